@@ -1,0 +1,109 @@
+"""One settings object, read once from the environment (and `.env`).
+
+Every threshold the analytics use is a named setting so a compliance team can
+tune it without touching code; `surveil config` prints the effective values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Thresholds(BaseSettings):
+    """Evidence thresholds. Env: SURVEIL_<NAME>, e.g. SURVEIL_WASH_PRICE_TOLERANCE_PCT."""
+
+    model_config = SettingsConfigDict(env_prefix="SURVEIL_", extra="ignore")
+
+    # wash trades
+    wash_window_minutes: float = 15.0  # max time between the two legs of a round trip
+    wash_price_tolerance_pct: float = 0.5  # |p1 - p2| / p1, in percent
+    wash_quantity_tolerance_pct: float = 5.0  # |q1 - q2| / q1, in percent
+    wash_min_round_trips: int = 2  # linked-account round trips needed to pass
+    wash_min_self_matches: int = 1  # same-owner matches needed to pass
+    wash_volume_share_pct: float = 5.0  # share of instrument volume in the alert window
+    wash_net_position_pct: float = 10.0  # |net| / gross below this is "flat"
+    # insider trading
+    insider_abnormal_return_z: float = 3.0  # |abnormal return| / baseline sigma
+    insider_position_build_z: float = 3.0  # pre-announcement buying vs own history
+    insider_lookback_days: int = 10  # pre-announcement window
+    insider_baseline_days: int = 60  # history used as the account's own baseline
+    insider_min_profit: float = 10_000.0  # realised + unrealised, in currency units
+    # synthesis
+    escalate_score: float = 0.7  # a finding scoring at least this escalates
+    close_score: float = 0.3  # all findings below this close as false positive
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SURVEIL_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    home: Path = Path(".surveil")
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "surveil-investigations"
+    temporal_ui_port: int = 8233
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_tls_cert: Path | None = None  # client certificate (mTLS to a real cluster)
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_api_key: SecretStr | None = None  # Temporal Cloud API key
+
+    # Specialist agents (A2A servers)
+    insider_agent_url: str = "http://127.0.0.1:8101"
+    wash_agent_url: str = "http://127.0.0.1:8102"
+    insider_agent_port: int = 8101
+    wash_agent_port: int = 8102
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    # "token:tenant,token:tenant". Empty => dev mode: one generated dev token for tenant "demo".
+    api_tokens: SecretStr = SecretStr("")
+    stream_token_secret: SecretStr | None = None
+    stream_token_ttl_s: int = 300
+    sse_heartbeat_s: float = 15.0
+    submissions_per_minute: int = 60
+    max_streams_per_tenant: int = 2000
+    max_body_bytes: int = 256 * 1024
+    cors_origins: list[str] = []
+
+    # LLM
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SURVEIL_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SURVEIL_OPENAI_BASE_URL")
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_streaming: bool | None = None  # None: decide from the model name (o1-style => False)
+    offline_token_delay_ms: float = 60.0
+
+    # Investigation behaviour
+    input_timeout_s: float = 120.0  # how long a specialist's question waits for an analyst
+    fail_specialist: str | None = None  # test setting: this specialist fails on purpose
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "surveil.db"
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return get_thresholds()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+@lru_cache
+def get_thresholds() -> Thresholds:
+    return Thresholds()
