@@ -1,0 +1,58 @@
+"""The LLM factory: ChatOpenAI when an endpoint is configured, the offline analyst otherwise.
+
+Configuration (see surveil/settings.py): OPENAI_API_KEY switches to a real LLM;
+OPENAI_BASE_URL points at any OpenAI-compatible server (vLLM, Ollama, llama.cpp …);
+SURVEIL_LLM_MODEL names the model; SURVEIL_LLM_STREAMING=false (or an o1-style model
+name) turns token streaming off, and the text then reaches the stream as one message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from langchain_core.language_models import BaseChatModel
+from langchain_openai import ChatOpenAI
+
+from agents.offline_model import OFFLINE_MODEL_LABEL, OfflineAnalystModel
+from surveil.settings import Settings, get_settings
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# Reasoning models whose API rejected `stream: true` when they shipped.
+_NON_STREAMING_MODELS = re.compile(r"^o1(-|$)")
+
+
+def model_streams(settings: Settings) -> bool:
+    if settings.llm_streaming is not None:
+        return settings.llm_streaming
+    return not _NON_STREAMING_MODELS.match(settings.llm_model)
+
+
+def get_chat_model(settings: Settings | None = None) -> BaseChatModel:
+    settings = settings or get_settings()
+    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+        return OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)
+    return ChatOpenAI(
+        model=settings.llm_model,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        disable_streaming=not model_streams(settings),
+        # OpenAI-compatible servers implement chat completions, not the Responses API.
+        use_responses_api=False if settings.openai_base_url else None,
+        max_retries=2,
+    )
+
+
+def model_label(model: BaseChatModel) -> str:
+    """Who wrote a narrative, for the report: model name and endpoint, or the offline model."""
+    if isinstance(model, OfflineAnalystModel):
+        return OFFLINE_MODEL_LABEL
+    if isinstance(model, ChatOpenAI):
+        label = f"{model.model_name} via {model.openai_api_base or OPENAI_DEFAULT_BASE_URL}"
+        return label + (" (not streamed)" if model.disable_streaming is True else "")
+    return type(model).__name__
+
+
+def attribution_line(model: BaseChatModel) -> str:
+    """The line every narrative ends with, naming the model that wrote it."""
+    return f"Narrative written by {model_label(model)}."
