@@ -1,0 +1,148 @@
+"""Run a LangGraph graph and see it as ProgressEvents: the one mapping every layer uses.
+
+The CLI, the A2A executor and the Temporal activities all run graphs through `GraphRun`,
+so a token, a step or a question looks the same wherever it is watched:
+
+- `custom` chunks are ProgressEvents the nodes wrote with `get_stream_writer()`;
+  the run stamps them with its agent name.
+- `messages` chunks are LLM tokens; each non-empty one becomes a `message_delta`
+  whose step is the node that called the LLM.
+- an `__interrupt__` in `updates` is a question for the analyst; it becomes one
+  `input_required` event, the last one of the run. Resume with
+  `GraphRun(graph, Command(resume=answer), thread_id=<same thread>)`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command, Interrupt
+from pydantic import ValidationError
+
+from surveil.events import EventType, ProgressEvent
+
+_INTERRUPT = "__interrupt__"
+# "values" is for `run.values` only; it adds no events.
+_STREAM_MODES = ["custom", "updates", "messages", "values"]
+
+
+class GraphEventError(ValueError):
+    """A node wrote a custom stream chunk that is not a ProgressEvent."""
+
+
+class GraphRun:
+    """One pass of a compiled graph over an input (or a `Command(resume=...)`).
+
+    Iterate `events()` once; afterwards `values` holds the graph's state and, when the
+    graph stopped to ask the analyst, `question` holds the `input_required` data.
+    """
+
+    def __init__(
+        self,
+        graph: Any,
+        input_or_command: Mapping[str, Any] | Command | None,
+        *,
+        agent: str,
+        thread_id: str | None = None,
+        config: RunnableConfig | None = None,
+    ) -> None:
+        self.graph = graph
+        self.input = input_or_command
+        self.agent = agent
+        self.thread_id = thread_id or uuid.uuid4().hex
+        base: dict[str, Any] = dict(config or {})
+        self.config: RunnableConfig = {
+            **base,
+            "configurable": {**base.get("configurable", {}), "thread_id": self.thread_id},
+        }  # type: ignore[typeddict-item]
+        self.values: dict[str, Any] = {}
+        self.question: dict[str, Any] | None = None
+        self._started = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self.question is not None
+
+    async def events(self) -> AsyncIterator[ProgressEvent]:
+        if self._started:
+            raise RuntimeError("a GraphRun can be iterated only once; start a new GraphRun")
+        self._started = True
+        pending_question: ProgressEvent | None = None
+        async for mode, chunk in self.graph.astream(
+            self.input, self.config, stream_mode=_STREAM_MODES
+        ):
+            if mode == "custom":
+                yield self._custom_event(chunk)
+            elif mode == "messages":
+                event = self._message_event(*chunk)
+                if event is not None:
+                    yield event
+            elif mode == "updates":
+                # Several parallel nodes may interrupt in one step; the run asks one
+                # question at a time and keeps draining so the step's writes are saved.
+                if _INTERRUPT in chunk and pending_question is None:
+                    pending_question = self._question_event(chunk[_INTERRUPT])
+            elif mode == "values" and isinstance(chunk, dict):
+                self.values = {key: value for key, value in chunk.items() if key != _INTERRUPT}
+        asking_node = await self._read_final_state()
+        if pending_question is not None:
+            self.question = pending_question.data
+            yield pending_question.model_copy(update={"step": asking_node})
+
+    def _custom_event(self, chunk: Any) -> ProgressEvent:
+        try:
+            event = (
+                chunk if isinstance(chunk, ProgressEvent) else ProgressEvent.model_validate(chunk)
+            )
+        except ValidationError as exc:
+            raise GraphEventError(
+                f"agent {self.agent!r}: a node wrote a custom stream chunk that is not a "
+                f"ProgressEvent ({exc.error_count()} errors): {chunk!r:.300}"
+            ) from exc
+        # The run knows whose graph this is; nodes need not repeat it.
+        return event.model_copy(update={"agent": self.agent})
+
+    def _message_event(self, message: Any, metadata: Mapping[str, Any]) -> ProgressEvent | None:
+        # Human/tool messages also appear in this mode when a node writes them to state.
+        if not isinstance(message, AIMessage):
+            return None
+        text = str(message.text)
+        if not text:
+            return None
+        return ProgressEvent(
+            type=EventType.message_delta,
+            agent=self.agent,
+            step=metadata.get("langgraph_node"),
+            text=text,
+        )
+
+    def _question_event(self, interrupts: tuple[Interrupt, ...]) -> ProgressEvent:
+        value = interrupts[0].value if interrupts else None
+        if isinstance(value, Mapping):
+            question = str(value.get("question", ""))
+            options = [str(option) for option in value.get("options", [])]
+        else:
+            question, options = str(value or ""), []
+        return ProgressEvent(
+            type=EventType.input_required,
+            agent=self.agent,
+            title="Question for the analyst",
+            text=question,
+            data={"question": question, "options": options},
+        )
+
+    async def _read_final_state(self) -> str | None:
+        """Settle `values`; return the name of the node waiting for an answer, if known."""
+        # With a checkpointer the saved state is authoritative (it also covers a resume
+        # that ran no step); without one the last "values" chunk is the state.
+        if not isinstance(getattr(self.graph, "checkpointer", None), BaseCheckpointSaver):
+            return None
+        snapshot = await self.graph.aget_state(self.config)
+        if snapshot.values:
+            self.values = dict(snapshot.values)
+        return next((task.name for task in snapshot.tasks if task.interrupts), None)
