@@ -1,0 +1,255 @@
+"""surveil's events and findings inside A2A messages, for both ends of the wire.
+
+The specialist's executor (server) and the `run_specialist` activity (client) share
+these helpers, so the encoding lives in one place. Only a2a's protobuf types are
+imported: no server or HTTP dependencies.
+
+Encoding
+- A ProgressEvent travels as the single data part of an agent `Message`, carried by a
+  `TaskStatusUpdateEvent`. Its `seq` is its position in the A2A task (0, 1, 2 …,
+  continuing across an input-required pause) and is the dedupe key on reconnect.
+- The Finding travels as the data part of an artifact named `finding`.
+- The alert goes in as a user message with a data part `{"alert": Alert json}`; the
+  analyst's answer as text (`"yes"`) or a data part `{"answer": "yes" | null}`, where
+  `null` means nobody answered in time.
+
+Data parts are `google.protobuf.Value`s, so whole numbers come back as floats
+(`3` -> `3.0`); the pydantic models accept that for their int fields.
+
+Reconnecting (what the SDK's in-memory server does, read from a2a-sdk 1.3)
+- Every status message the agent publishes is kept: when a new status arrives, the
+  previous status message moves into `task.history`. So `tasks/get` (without
+  `history_length`) returns every ProgressEvent published so far: those in
+  `history` plus the one in `status.message`. `task_events(task)` returns them in
+  `seq` order. `history_length=N` keeps only the last N history entries (the user's
+  messages count too), so a recovering client must not set it.
+- `tasks/resubscribe` (`SubscribeToTask`) first sends the whole Task as it is now
+  (history included), then the live events. The live tap is opened before that
+  snapshot is read, so nothing falls in between, but an event can arrive twice (in
+  the snapshot and live).
+- Resubscribing to a task in a terminal state (completed, failed, canceled) is an
+  error (`UnsupportedOperationError`); the task's history and artifacts are then
+  final, so `tasks/get` alone recovers everything.
+- A stream can end without a terminal or input-required state: the client
+  disconnected, or the server evicted a reader that fell 1024 events behind.
+
+So a client that lost its stream, having seen events up to `last_seq`:
+1. `tasks/get(id)` with no history_length; if the task is unknown the agent process
+   restarted and lost it (the task store is in memory): start a new task.
+2. Relay `task_events(task)` with `seq > last_seq` and take the finding from
+   `finding_from_task(task)`. If the state is terminal or input-required, stop here.
+3. Otherwise `tasks/resubscribe(id)`; drop every event with `seq <= last_seq`
+   (`events_in(response)` reads events from a Task snapshot and from status updates
+   alike) and repeat from 1 if this stream is cut too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from a2a.types import (
+    Artifact,
+    Message,
+    Part,
+    Role,
+    StreamResponse,
+    Task,
+    TaskState,
+)
+from google.protobuf import json_format, struct_pb2
+from pydantic import ValidationError
+
+from surveil.events import ProgressEvent
+from surveil.models import Alert, Finding
+
+FINDING_ARTIFACT = "finding"
+
+TERMINAL_STATES = frozenset(
+    {
+        TaskState.TASK_STATE_COMPLETED,
+        TaskState.TASK_STATE_FAILED,
+        TaskState.TASK_STATE_CANCELED,
+        TaskState.TASK_STATE_REJECTED,
+    }
+)
+# The task waits for a new message; the stream of the current request ends here.
+PAUSED_STATES = frozenset({TaskState.TASK_STATE_INPUT_REQUIRED, TaskState.TASK_STATE_AUTH_REQUIRED})
+
+
+class BadMessage(ValueError):
+    """A message does not carry what this agent expects (its text says what)."""
+
+
+# -- parts -------------------------------------------------------------------
+
+
+def data_part(data: dict[str, Any]) -> Part:
+    return Part(data=json_format.ParseDict(data, struct_pb2.Value()))
+
+
+def part_data(part: Part) -> Any:
+    """The JSON value of a data part (None for other parts)."""
+    if not part.HasField("data"):
+        return None
+    return json_format.MessageToDict(part.data)
+
+
+def _data_parts(parts: Iterable[Part]) -> list[Any]:
+    return [part_data(p) for p in parts if p.HasField("data")]
+
+
+# -- progress events ---------------------------------------------------------
+
+
+def event_message(event: ProgressEvent, *, task_id: str, context_id: str) -> Message:
+    """The agent message that carries one ProgressEvent."""
+    return Message(
+        message_id=str(uuid.uuid4()),
+        task_id=task_id,
+        context_id=context_id,
+        role=Role.ROLE_AGENT,
+        parts=[data_part(event.model_dump(mode="json", exclude_none=True))],
+    )
+
+
+def event_from_message(message: Message) -> ProgressEvent | None:
+    """The ProgressEvent in an agent message, or None if it carries none."""
+    if message.role != Role.ROLE_AGENT:
+        return None
+    for data in _data_parts(message.parts):
+        if isinstance(data, dict) and "type" in data:
+            try:
+                return ProgressEvent.model_validate(data)
+            except ValidationError:
+                continue
+    return None
+
+
+def task_events(task: Task) -> list[ProgressEvent]:
+    """Every ProgressEvent recorded in a task (history + current status), by seq."""
+    messages = list(task.history)
+    if task.status.HasField("message"):
+        messages.append(task.status.message)
+    events = [e for e in map(event_from_message, messages) if e is not None]
+    return sorted(events, key=lambda e: -1 if e.seq is None else e.seq)
+
+
+def next_seq(task: Task | None) -> int:
+    """The seq the next event of this task gets (0 for a new task)."""
+    seqs = [e.seq for e in task_events(task)] if task is not None else []
+    return max((s for s in seqs if s is not None), default=-1) + 1
+
+
+def events_in(response: StreamResponse) -> list[ProgressEvent]:
+    """ProgressEvents in one streamed response (a Task snapshot holds many)."""
+    if response.HasField("task"):
+        return task_events(response.task)
+    if response.HasField("status_update") and response.status_update.status.HasField("message"):
+        event = event_from_message(response.status_update.status.message)
+        return [event] if event is not None else []
+    return []
+
+
+def state_of(response: StreamResponse) -> TaskState | None:
+    """The task state a streamed response reports, if it reports one."""
+    if response.HasField("task"):
+        return response.task.status.state
+    if response.HasField("status_update"):
+        return response.status_update.status.state
+    return None
+
+
+# -- findings ----------------------------------------------------------------
+
+
+def finding_part(finding: Finding) -> Part:
+    return data_part(finding.model_dump(mode="json"))
+
+
+def finding_from_artifact(artifact: Artifact) -> Finding | None:
+    if artifact.name != FINDING_ARTIFACT:
+        return None
+    for data in _data_parts(artifact.parts):
+        if isinstance(data, dict):
+            return Finding.model_validate(data)
+    return None
+
+
+def finding_from_task(task: Task) -> Finding | None:
+    for artifact in task.artifacts:
+        finding = finding_from_artifact(artifact)
+        if finding is not None:
+            return finding
+    return None
+
+
+def finding_in(response: StreamResponse) -> Finding | None:
+    if response.HasField("artifact_update"):
+        return finding_from_artifact(response.artifact_update.artifact)
+    if response.HasField("task"):
+        return finding_from_task(response.task)
+    return None
+
+
+# -- requests: the alert and the analyst's answer -----------------------------
+
+
+def alert_message(
+    alert: Alert, *, task_id: str = "", context_id: str = "", message_id: str | None = None
+) -> Message:
+    """The user message that starts an investigation of `alert`."""
+    return Message(
+        message_id=message_id or str(uuid.uuid4()),
+        task_id=task_id,
+        context_id=context_id,
+        role=Role.ROLE_USER,
+        parts=[data_part({"alert": alert.model_dump(mode="json")})],
+    )
+
+
+def alert_from_message(message: Message | None) -> Alert:
+    """The alert a request carries; BadMessage says what is wrong with it."""
+    if message is None:
+        raise BadMessage("the request has no message")
+    for data in _data_parts(message.parts):
+        if isinstance(data, dict) and "alert" in data:
+            try:
+                return Alert.model_validate(data["alert"])
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(map(str, err['loc'])) or 'alert'}: {err['msg']}"
+                    for err in exc.errors()
+                )
+                raise BadMessage(f"invalid alert: {problems}") from None
+    raise BadMessage('expected a data part {"alert": {...}} holding the alert to investigate')
+
+
+def answer_message(
+    answer: str | None, *, task_id: str, context_id: str, message_id: str | None = None
+) -> Message:
+    """The user message that answers the agent's question (None: no answer in time)."""
+    return Message(
+        message_id=message_id or str(uuid.uuid4()),
+        task_id=task_id,
+        context_id=context_id,
+        role=Role.ROLE_USER,
+        parts=[data_part({"answer": answer})],
+    )
+
+
+def answer_from_message(message: Message | None) -> str | None:
+    """The analyst's answer: a data part {"answer": str | null} or plain text."""
+    if message is None:
+        raise BadMessage("the request has no message")
+    for data in _data_parts(message.parts):
+        if isinstance(data, dict) and "answer" in data:
+            answer = data["answer"]
+            if answer is None or isinstance(answer, str):
+                return answer
+            raise BadMessage(f'"answer" must be a string or null, not {type(answer).__name__}')
+    texts = [p.text for p in message.parts if p.HasField("text") and p.text.strip()]
+    if texts:
+        return "\n".join(texts).strip()
+    raise BadMessage('expected the answer as text or as a data part {"answer": "..." | null}')

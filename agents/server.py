@@ -1,0 +1,102 @@
+"""A specialist as an A2A server: its graph behind the shared executor, its card, and
+the SDK's JSON-RPC routes (A2A 1.0 and 0.3 on the same endpoint) in a Starlette app.
+
+    uvicorn: `surveil agent insider-trading --port 8101`
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+from a2a.server.tasks import InMemoryTaskStore
+from a2a.types import AgentCard
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from agents.a2a_executor import GraphFactory, SpecialistExecutor, SpecialistRequests
+from surveil.settings import Settings, get_settings
+
+RPC_PATH = "/"
+
+
+@dataclass(frozen=True)
+class SpecialistSpec:
+    agent: str  # the name in events, snapshots and URLs
+    url_setting: str  # Settings field with the URL clients use to reach it
+    port_setting: str
+
+    def url(self, settings: Settings) -> str:
+        return str(getattr(settings, self.url_setting))
+
+    def port(self, settings: Settings) -> int:
+        return int(getattr(settings, self.port_setting))
+
+    def build_graph(self) -> GraphFactory:
+        return importlib.import_module(f"agents.{self.agent}.graph").build_graph
+
+    def build_card(self, url: str) -> AgentCard:
+        return importlib.import_module(f"agents.{self.agent}.card").build_card(url)
+
+
+SPECIALISTS = {
+    "insider_trading": SpecialistSpec("insider_trading", "insider_agent_url", "insider_agent_port"),
+    "wash_trade": SpecialistSpec("wash_trade", "wash_agent_url", "wash_agent_port"),
+}
+
+
+def specialist_spec(name: str) -> SpecialistSpec:
+    """Accepts the CLI spelling (insider-trading) and the agent name (insider_trading)."""
+    spec = SPECIALISTS.get(name.replace("-", "_"))
+    if spec is None:
+        known = ", ".join(sorted(n.replace("_", "-") for n in SPECIALISTS))
+        raise ValueError(f"unknown specialist {name!r}; expected one of: {known}")
+    return spec
+
+
+def build_app(
+    specialist: str,
+    *,
+    public_url: str | None = None,
+    settings: Settings | None = None,
+    build_graph: GraphFactory | None = None,
+) -> Starlette:
+    """The ASGI app of one specialist.
+
+    `public_url` is the URL advertised in the agent card (default: the one in the
+    settings); `build_graph` replaces the specialist's graph (tests).
+    """
+    settings = settings or get_settings()
+    spec = specialist_spec(specialist)
+    card = spec.build_card(public_url or spec.url(settings))
+    executor = SpecialistExecutor(spec.agent, build_graph or spec.build_graph(), settings=settings)
+    # In memory on purpose: tasks/get and resubscribe work while this process lives;
+    # durability is Temporal's job (a retried activity restarts a lost task).
+    task_store = InMemoryTaskStore()
+    handler = DefaultRequestHandler(
+        agent_executor=executor,
+        task_store=task_store,
+        agent_card=card,
+        request_context_builder=SpecialistRequests(task_store),
+    )
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "agent": spec.agent})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await handler.aclose()  # no task left pending when the loop stops
+
+    routes = [
+        *create_agent_card_routes(card),
+        *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
