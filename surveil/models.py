@@ -82,6 +82,7 @@ class Account(BaseModel):
     id: str
     beneficial_owner: str
     name: str
+    address: str = ""  # registered address; a shared one hints at common control
     insider_of: list[str] = []  # issuers (instruments) this account is an insider of
     linked_accounts: list[str] = []
 

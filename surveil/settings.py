@@ -32,6 +32,7 @@ class Thresholds(BaseSettings):
     insider_lookback_days: int = 10  # pre-announcement window
     insider_baseline_days: int = 60  # history used as the account's own baseline
     insider_min_profit: float = 10_000.0  # realised + unrealised, in currency units
+    insider_timing_hours: float = 72.0  # last position-building trade this close to the news
     # synthesis
     escalate_score: float = 0.7  # a finding scoring at least this escalates
     close_score: float = 0.3  # all findings below this close as false positive
