@@ -1,0 +1,1 @@
+"""The orchestrator: triage (which specialists an alert needs) and synthesis (the determination)."""
