@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from a2a.server.agent_execution import AgentExecutor, RequestContext, SimpleRequestContextBuilder
@@ -28,10 +28,7 @@ from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskStore, TaskUpdater
 from a2a.types import SendMessageRequest, Task, TaskState
 from a2a.utils.errors import InvalidParamsError
-from langgraph.checkpoint.memory import MemorySaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.types import Command
-from pydantic import BaseModel
 
 from agents.a2a_events import (
     FINDING_ARTIFACT,
@@ -43,8 +40,8 @@ from agents.a2a_events import (
     finding_part,
     next_seq,
 )
+from agents.checkpointing import memory_checkpointer
 from agents.runner import GraphRun
-from surveil import events, models
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Finding
 from surveil.settings import Settings, get_settings
@@ -102,9 +99,12 @@ class SpecialistExecutor(AgentExecutor):
         self.settings = settings or get_settings()
         # Checkpoints let an input-required task resume; they live as long as the
         # process, like the A2A task store.
-        self.checkpointer = MemorySaver(serde=_checkpoint_serde())
+        self.checkpointer = memory_checkpointer()
         self.graph = build_graph(checkpointer=self.checkpointer)
         self._running: dict[str, _Running] = {}
+        # seq to continue from, for tasks waiting for input: the stored task may not
+        # yet hold the last event when the answer (or a cancel) arrives.
+        self._paused_seq: dict[str, int] = {}
 
     @property
     def fails_on_purpose(self) -> bool:
@@ -123,9 +123,7 @@ class SpecialistExecutor(AgentExecutor):
 
         if task is None:
             await event_queue.enqueue_event(_new_task(context))
-        publisher = _Publisher(
-            TaskUpdater(event_queue, task_id, context_id), self.agent, next_seq(task)
-        )
+        publisher = self._publisher(event_queue, task_id, context_id, task)
         graph_task = asyncio.create_task(
             self._run_graph(graph_input, task_id, publisher), name=f"graph:{task_id}"
         )
@@ -144,16 +142,18 @@ class SpecialistExecutor(AgentExecutor):
     ) -> None:
         run = GraphRun(self.graph, graph_input, agent=self.agent, thread_id=task_id)
         try:
-            async for event in run.events():
-                if event.type == EventType.input_required:
-                    await publisher.publish(event, TaskState.TASK_STATE_INPUT_REQUIRED)
-                    return  # the run ends here; the answer starts the next one
-                await publisher.publish(event, TaskState.TASK_STATE_WORKING)
-                if event.type == EventType.step_complete and self.fails_on_purpose:
-                    raise DeliberateFailure(
-                        f"{self.agent} fails on purpose after its first step "
-                        f"(SURVEIL_FAIL_SPECIALIST={self.settings.fail_specialist})"
-                    )
+            async with aclosing(run.events()) as graph_events:
+                async for event in graph_events:
+                    if event.type == EventType.input_required:
+                        await publisher.publish(event, TaskState.TASK_STATE_INPUT_REQUIRED)
+                        self._paused_seq[task_id] = publisher.seq
+                        return  # the run ends here; the answer starts the next one
+                    await publisher.publish(event, TaskState.TASK_STATE_WORKING)
+                    if event.type == EventType.step_complete and self.fails_on_purpose:
+                        raise DeliberateFailure(
+                            f"{self.agent} fails on purpose after its first step "
+                            f"(SURVEIL_FAIL_SPECIALIST={self.settings.fail_specialist})"
+                        )
             finding = run.values.get("finding")
             if finding is None:
                 raise RuntimeError(f"the {self.agent} graph ended without a finding")
@@ -161,14 +161,22 @@ class SpecialistExecutor(AgentExecutor):
             await publisher.updater.add_artifact([finding_part(finding)], name=FINDING_ARTIFACT)
             await publisher.status(TaskState.TASK_STATE_COMPLETED, "completed")
         except Exception as exc:
-            log.exception("%s: task %s failed", self.agent, task_id)
+            if isinstance(exc, DeliberateFailure):
+                log.warning("%s: task %s: %s", self.agent, task_id, exc)
+                text = str(exc)
+            else:
+                log.exception("%s: task %s failed", self.agent, task_id)
+                text = f"{self.agent} failed: {type(exc).__name__}: {exc}"
             await publisher.status(
-                TaskState.TASK_STATE_FAILED,
-                "failed",
-                text=f"{self.agent} failed: {exc}",
-                error=type(exc).__name__,
+                TaskState.TASK_STATE_FAILED, "failed", text=text, error=type(exc).__name__
             )
         await self.checkpointer.adelete_thread(task_id)  # a finished task never resumes
+
+    def _publisher(
+        self, event_queue: EventQueue, task_id: str, context_id: str, task: Task | None
+    ) -> _Publisher:
+        seq = max(next_seq(task), self._paused_seq.pop(task_id, 0))
+        return _Publisher(TaskUpdater(event_queue, task_id, context_id), self.agent, seq)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         task_id = str(context.task_id)
@@ -179,12 +187,9 @@ class SpecialistExecutor(AgentExecutor):
             publisher = running.publisher
             if publisher.finished:  # it completed or failed before the cancel landed
                 return
-        else:  # parked in input-required: nothing runs, the seq comes from the task
-            task = context.current_task
-            publisher = _Publisher(
-                TaskUpdater(event_queue, task_id, str(context.context_id)),
-                self.agent,
-                next_seq(task),
+        else:  # waiting for input: no graph runs
+            publisher = self._publisher(
+                event_queue, task_id, str(context.context_id), context.current_task
             )
         await publisher.status(TaskState.TASK_STATE_CANCELED, "canceled")
         await self.checkpointer.adelete_thread(task_id)
@@ -235,19 +240,6 @@ def _graph_input(task: Task | None, context: RequestContext) -> dict[str, Any] |
         return {"alert": alert_from_message(context.message)}
     _check_waiting(task)
     return Command(resume=answer_from_message(context.message))
-
-
-def _checkpoint_serde() -> JsonPlusSerializer:
-    """Checkpoints may hold surveil's models; allow exactly those to be read back."""
-    allowed = [
-        obj
-        for module in (models, events)
-        for obj in vars(module).values()
-        if isinstance(obj, type)
-        and issubclass(obj, BaseModel | Enum)
-        and obj.__module__ == module.__name__
-    ]
-    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
 def _new_task(context: RequestContext) -> Task:
