@@ -1,0 +1,178 @@
+// What the investigation page knows, built from the snapshot and then from events.
+// Pure functions over plain objects: no DOM here, so the rules are easy to read.
+
+import { isTerminal } from "./stream.js";
+
+export const AGENTS = [
+  { id: "orchestrator", label: "Orchestrator" },
+  { id: "insider_trading", label: "Insider Trading" },
+  { id: "wash_trade", label: "Wash Trade" },
+];
+
+export const TERMINAL_STATES = new Set(["completed", "failed", "canceled", "timed_out"]);
+
+function emptyAgent(agent) {
+  return { agent, status: "pending", steps: new Map(), lastTextStep: null };
+}
+
+/** The model before any event: alert and links from the snapshot, nothing else. */
+export function createModel(snapshot) {
+  return {
+    alert: snapshot.alert,
+    links: snapshot.links ?? {},
+    state: "submitted",
+    run: 1,
+    agents: new Map(AGENTS.map(({ id }) => [id, emptyAgent(id)])),
+    findings: new Map(), // specialist -> Finding
+    determination: null,
+    question: null, // {agent, text, options}
+    error: null,
+  };
+}
+
+function agentOf(model, name) {
+  const id = name || "orchestrator";
+  if (!model.agents.has(id)) model.agents.set(id, emptyAgent(id));
+  return model.agents.get(id);
+}
+
+function stepOf(agent, event) {
+  const key = event.step || "(unnamed)";
+  let step = agent.steps.get(key);
+  if (!step) {
+    step = { step: key, title: event.title || key, status: "running", progress: 0, text: "" };
+    agent.steps.set(key, step);
+  }
+  if (event.title) step.title = event.title;
+  return step;
+}
+
+/** Apply one stream event. Each offset is applied exactly once, in order (see stream.js). */
+export function applyEvent(model, event) {
+  const agent = agentOf(model, event.agent);
+  switch (event.type) {
+    case "status": {
+      const state = event.data?.state?.replace("-", "_");
+      if (agent.agent === "orchestrator") applyRunStatus(model, event, state);
+      else if (state) agent.status = agentStatusFor(state, agent.status);
+      break;
+    }
+    case "step_start": {
+      const step = stepOf(agent, event);
+      step.status = "running";
+      step.progress = event.progress ?? 0;
+      agent.status = "working";
+      break;
+    }
+    case "step_progress": {
+      const step = stepOf(agent, event);
+      if (event.progress !== null && event.progress !== undefined) step.progress = event.progress;
+      if (event.text) step.detail = event.text;
+      break;
+    }
+    case "step_complete": {
+      const step = stepOf(agent, event);
+      step.status = "done";
+      step.progress = 1;
+      if (event.text) step.detail = event.text;
+      break;
+    }
+    case "message_delta": {
+      const text = event.text ?? "";
+      const step = stepOf(agent, event);
+      step.text += text;
+      agent.lastTextStep = step.step; // the orchestrator's latest prose is the narrative
+      break;
+    }
+    case "finding": {
+      const finding = event.data?.finding ?? event.data;
+      if (finding?.specialist) {
+        model.findings.set(finding.specialist, finding);
+        agentOf(model, finding.specialist).status = "done";
+      }
+      break;
+    }
+    case "error": {
+      const message = event.text || event.data?.message || "Error";
+      if (event.step) {
+        const step = stepOf(agent, event);
+        step.status = "failed";
+        step.detail = message;
+      }
+      agent.errors = [...(agent.errors ?? []), message];
+      break;
+    }
+    case "input_required": {
+      const data = event.data ?? {};
+      model.question = {
+        agent: event.agent,
+        text: data.question ?? event.text ?? "",
+        options: data.options ?? [],
+      };
+      agent.status = "input_required";
+      break;
+    }
+    default:
+      break; // "artifact" and unknown types carry nothing the page shows
+  }
+  // Any later activity of the agent that asked means its question was settled.
+  if (model.question && event.type !== "input_required" && event.agent === model.question.agent) {
+    if (["step_start", "step_progress", "step_complete", "finding"].includes(event.type)) {
+      model.question = null;
+      if (agent.status === "input_required") agent.status = "working";
+    }
+  }
+}
+
+/** The orchestrator's status events carry the state of the whole investigation. */
+function applyRunStatus(model, event, state) {
+  const orchestrator = model.agents.get("orchestrator");
+  if (event.data?.run) model.run = event.data.run;
+  if (!state) return;
+  if (TERMINAL_STATES.has(model.state) && !TERMINAL_STATES.has(state)) {
+    // A retry starts a new run: the old outcome no longer stands.
+    model.determination = null;
+    model.error = null;
+  }
+  model.state = state;
+  if (!isTerminal(event)) {
+    if (orchestrator.status === "pending" || TERMINAL_AGENT.has(orchestrator.status)) {
+      orchestrator.status = "working";
+    }
+    return;
+  }
+  const completed = state === "completed";
+  if (event.data.determination) model.determination = event.data.determination;
+  if (!completed) model.error = event.data.error || event.data.reason || event.text || null;
+  model.question = null;
+  for (const agent of model.agents.values()) {
+    if (agent.status === "pending") agent.status = completed ? "skipped" : "pending";
+    else if (!TERMINAL_AGENT.has(agent.status)) agent.status = completed ? "done" : state;
+    for (const step of agent.steps.values()) {
+      if (step.status === "running") step.status = completed ? "done" : "stopped";
+    }
+  }
+}
+
+const TERMINAL_AGENT = new Set(["done", "failed", "canceled", "timed_out", "skipped"]);
+
+/** A specialist's own status event (A2A task state) -> the lane's badge. */
+function agentStatusFor(state, current) {
+  switch (state) {
+    case "completed":
+      return "done";
+    case "failed":
+    case "timed_out":
+    case "rejected":
+      return "failed";
+    case "canceled":
+      return "canceled";
+    case "input_required":
+      return "input_required";
+    case "working":
+    case "submitted":
+      return "working";
+    default:
+      return current;
+  }
+}

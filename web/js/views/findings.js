@@ -1,0 +1,128 @@
+// Findings as cards: score, summary, the evidence table (value vs threshold, pass or
+// fail) and the evidence chart.
+
+import { hasChartData, renderEvidenceChart } from "../charts.js";
+import { h, humanize } from "../dom.js";
+
+const number = new Intl.NumberFormat("en", { maximumFractionDigits: 4 });
+
+function formatValue(value, unit) {
+  const text = typeof value === "number" ? number.format(value) : String(value ?? "—");
+  return unit ? `${text} ${unit}` : text;
+}
+
+function evidenceTable(evidence) {
+  return h(
+    "table",
+    { class: "evidence" },
+    h("caption", { class: "visually-hidden" }, "Evidence"),
+    h(
+      "thead",
+      {},
+      h("tr", {}, ["Evidence", "Value", "Threshold", "Result"].map((c) => h("th", { scope: "col" }, c))),
+    ),
+    h(
+      "tbody",
+      {},
+      evidence.map((e) =>
+        h(
+          "tr",
+          { class: e.passed ? "passed" : "not-passed", dataset: { evidence: e.name } },
+          h(
+            "th",
+            { scope: "row", "data-label": "Evidence" },
+            h("span", { class: "evidence-name" }, humanize(e.name)),
+            e.description ? h("span", { class: "help" }, e.description) : null,
+          ),
+          h("td", { "data-label": "Value" }, formatValue(e.value, e.unit)),
+          h("td", { "data-label": "Threshold" }, formatValue(e.threshold, e.unit)),
+          h(
+            "td",
+            { "data-label": "Result" },
+            h(
+              "span",
+              { class: `badge ${e.passed ? "evidence-passed" : "evidence-not-passed"}` },
+              e.passed ? "✓ Threshold crossed" : "✗ Below threshold",
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export class Findings {
+  constructor() {
+    this.cards = new Map(); // specialist -> {finding, root, chart}
+    this.list = h("div", { class: "finding-list" });
+    this.empty = h("p", { class: "help" }, "Findings appear here as each specialist finishes.");
+    this.root = h(
+      "section",
+      { class: "findings", "aria-labelledby": "findings-title" },
+      h("h2", { id: "findings-title" }, "Findings"),
+      this.empty,
+      this.list,
+    );
+  }
+
+  render(model) {
+    this.empty.hidden = model.findings.size > 0;
+    for (const [specialist, finding] of model.findings) {
+      const existing = this.cards.get(specialist);
+      if (existing?.finding === finding) continue;
+      const card = this.#card(finding);
+      if (existing) {
+        existing.chart?.destroy();
+        existing.root.replaceWith(card.root);
+      } else {
+        this.list.append(card.root);
+      }
+      this.cards.set(specialist, card);
+    }
+  }
+
+  #card(finding) {
+    const titleId = `finding-${finding.specialist}-title`;
+    const canvas = hasChartData(finding.chart)
+      ? h("canvas", {
+          role: "img",
+          "aria-label": `Evidence chart for ${humanize(finding.specialist)}: prices, trades${
+            finding.chart.announcement ? ", announcement" : ""
+          }${finding.chart.round_trips?.length ? ", round-trip pairs" : ""}`,
+        })
+      : null;
+    const root = h(
+      "article",
+      { class: "card finding", dataset: { specialist: finding.specialist }, "aria-labelledby": titleId },
+      h(
+        "header",
+        { class: "finding-header" },
+        h("h3", { id: titleId }, humanize(finding.specialist)),
+        h(
+          "span",
+          { class: "score" },
+          "Score ",
+          h("strong", {}, `${Math.round(finding.score * 100)}%`),
+          h("meter", { min: 0, max: 1, low: 0.3, high: 0.7, optimum: 0, value: finding.score }),
+        ),
+        finding.needs_review ? h("span", { class: "badge disposition-needs_review" }, "Needs review") : null,
+      ),
+      finding.summary ? h("p", { class: "finding-summary" }, finding.summary) : null,
+      finding.evidence?.length ? evidenceTable(finding.evidence) : null,
+      canvas ? h("div", { class: "chart-box" }, canvas) : null,
+    );
+    let chart = null;
+    if (canvas) {
+      try {
+        chart = renderEvidenceChart(canvas, finding.chart);
+      } catch (error) {
+        canvas.replaceWith(h("p", { class: "form-error" }, `Chart unavailable: ${error.message}`));
+      }
+    }
+    return { finding, root, chart };
+  }
+
+  destroy() {
+    for (const card of this.cards.values()) card.chart?.destroy();
+  }
+}
