@@ -267,7 +267,7 @@ def _round_trips(
     """`account` buys from and sells back to `counterparty`, near-equal price and size."""
     rng = market.rng
     when = start
-    quantity = float(rng.integers(30, 60) * 100)
+    quantity = float(rng.integers(50, 90) * 100)
     for _ in range(trips):
         price = market.price_at(instrument, when)
         market.trade(when, account, counterparty, instrument, "buy", quantity, price)

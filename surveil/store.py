@@ -261,6 +261,11 @@ def parse_csv(path: Path, spec: Table) -> list[BaseModel]:
     return rows
 
 
+def _account(row: dict[str, Any]) -> Account:
+    """A stored account row (lists as `;`-joined text) as the domain model."""
+    return Account.model_validate(AccountRow.model_validate(row).model_dump())
+
+
 # --- the store ------------------------------------------------------------------------
 
 
@@ -356,7 +361,7 @@ class Store:
             return []
         marks = ", ".join("?" for _ in account_ids)
         rows = self._rows(f"SELECT * FROM accounts WHERE id IN ({marks}) ORDER BY id", account_ids)
-        return [AccountRow.model_validate(row) for row in rows]
+        return [_account(row) for row in rows]
 
     def accounts_linking_to(self, account_id: str) -> list[Account]:
         """Accounts that list `account_id` among their linked accounts."""
@@ -364,13 +369,17 @@ class Store:
             "SELECT * FROM accounts WHERE (';' || linked_accounts || ';') LIKE ?",
             [f"%;{account_id};%"],
         )
-        return [AccountRow.model_validate(row) for row in rows]
+        return [_account(row) for row in rows]
+
+    def accounts_of_owner(self, beneficial_owner: str) -> list[Account]:
+        rows = self._rows("SELECT * FROM accounts WHERE beneficial_owner = ?", [beneficial_owner])
+        return [_account(row) for row in rows]
 
     def insiders_of(self, instrument: str) -> list[Account]:
         rows = self._rows(
             "SELECT * FROM accounts WHERE (';' || insider_of || ';') LIKE ?", [f"%;{instrument};%"]
         )
-        return [AccountRow.model_validate(row) for row in rows]
+        return [_account(row) for row in rows]
 
     def trades(
         self,

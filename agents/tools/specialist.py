@@ -1,0 +1,29 @@
+"""What both specialist graphs need besides the analytics: the store, the summary writer."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.llm import get_chat_model
+from agents.prompts import specialist_messages
+from surveil.models import Alert, Evidence
+from surveil.store import Store
+
+
+class MissingData(LookupError):
+    """The alert names an account or instrument the store has no data for."""
+
+
+def resolve_store(store: Store | None) -> Store:
+    """The store a graph was built with, or the configured one (opened when a run needs it)."""
+    return store if store is not None else Store.open()
+
+
+def write_summary(
+    llm: BaseChatModel | None, specialist: str, alert: Alert, evidence: list[Evidence], score: float
+) -> str:
+    """The finding's narrative from the LLM. Called inside a graph node, so its tokens
+    reach LangGraph's "messages" stream as they are written."""
+    model = llm if llm is not None else get_chat_model()
+    response = model.invoke(specialist_messages(specialist, alert, evidence, score))
+    return str(response.text).strip()
