@@ -1,0 +1,439 @@
+"""SSE viewers in their own process, so their CPU never counts against the server's.
+
+Run as `python -m benchmarks.viewers`: it reads one JSON `ViewerSpec` line on stdin,
+opens every stream, prints `{"ready": n}` once all have their response headers,
+reads until each stream's stop condition (or a `stop` line on stdin), and prints one
+JSON result line. Each viewer checks that SSE ids (workflow-stream offsets) arrive
+contiguous, reconnects with Last-Event-ID when a stream drops early, and records
+emit→receive latency from the timestamp inside each event.
+
+`ViewerProcess` is the parent's handle on such a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from array import array
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httptools
+import numpy as np
+
+TimestampFormat = Literal["progress_event", "epoch", "none"]
+TERMINAL_STATES = {"completed", "failed", "canceled", "timed_out"}
+
+
+@dataclass
+class StreamSpec:
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    group: str = "viewers"
+    last_event_id: int | None = None  # resume after this offset
+    slow_ms: float = 0.0  # pause after each received chunk: a viewer on a slow link
+
+
+@dataclass
+class ViewerSpec:
+    streams: list[StreamSpec]
+    timestamps: TimestampFormat = "progress_event"
+    stop_on_terminal: bool = True  # a terminal orchestrator status ends the stream
+    stop_after_events: int | None = None  # per stream
+    stop_after_s: float | None = None  # overall
+    reconnect: bool = True
+    max_connects_in_flight: int = 100  # do not SYN-flood a 2-core box
+
+    @classmethod
+    def from_json(cls, raw: str) -> ViewerSpec:
+        data = json.loads(raw)
+        data["streams"] = [StreamSpec(**s) for s in data["streams"]]
+        return cls(**data)
+
+    def to_json(self) -> str:
+        from dataclasses import asdict
+
+        return json.dumps(asdict(self))
+
+
+@dataclass
+class StreamResult:
+    group: str
+    events: int = 0
+    first_id: int | None = None
+    last_id: int | None = None
+    gaps: int = 0  # offsets skipped
+    duplicates: int = 0  # offsets delivered twice
+    reconnects: int = 0
+    terminal: bool = False
+    connect_ms: float | None = None  # request sent -> response headers (first connect)
+    first_event_ms: float | None = None  # request sent -> first event (first connect)
+    error: str | None = None
+    latencies_ms: array = field(default_factory=lambda: array("d"))
+
+
+def _event_time(data: bytes, fmt: TimestampFormat) -> tuple[float | None, bool]:
+    """(emit time as epoch seconds, is terminal) from one SSE data field."""
+    if fmt == "none" or not data:
+        return None, False
+    if fmt == "epoch":  # "<epoch seconds> <padding>"
+        return float(data.split(b" ", 1)[0]), False
+    event = json.loads(data)
+    emitted = datetime.fromisoformat(event["timestamp"]).timestamp()
+    terminal = (
+        event.get("type") == "status"
+        and event.get("agent") == "orchestrator"
+        and (event.get("data") or {}).get("state") in TERMINAL_STATES
+    )
+    return emitted, terminal
+
+
+def _parse_frame(frame: bytes) -> tuple[int | None, bytes, bool]:
+    """(id, data, is comment-only) of one SSE frame (fields separated by \\n)."""
+    event_id: int | None = None
+    data: list[bytes] = []
+    fields = 0
+    for line in frame.split(b"\n"):
+        if not line or line.startswith(b":"):
+            continue
+        fields += 1
+        name, _, value = line.partition(b":")
+        value = value[1:] if value.startswith(b" ") else value
+        if name == b"id" and value:
+            event_id = int(value)
+        elif name == b"data":
+            data.append(value)
+    return event_id, b"\n".join(data), fields == 0
+
+
+class _SSEConnection(asyncio.Protocol):
+    """One HTTP/1.1 GET parsed by httptools (C): cheap enough that one client process
+    can read a thousand streams without becoming the bottleneck it measures."""
+
+    def __init__(self, viewer: Viewer, request: bytes) -> None:
+        self.viewer, self.request = viewer, request
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.status: int | None = None
+        self.error_body = b""
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is duck-typed
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.close(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.close(exc)
+
+    # httptools callbacks
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        if self.status == 200:
+            self.viewer.on_connected()
+
+    def on_body(self, body: bytes) -> None:
+        if self.status != 200:
+            self.error_body += body
+            return
+        if self.viewer.on_body(body):
+            self.close(None)
+        elif self.viewer.spec.slow_ms and self.transport is not None:
+            # A slow link: stop reading so the server's socket buffer fills up.
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_later(
+                self.viewer.spec.slow_ms / 1000, self._resume_reading
+            )
+
+    def on_message_complete(self) -> None:
+        self.close(None)
+
+    def _resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def close(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        if not self.closed.done():
+            if exc is None and self.status not in (None, 200):
+                text = self.error_body[:200].decode(errors="replace")
+                exc = RuntimeError(f"HTTP {self.status}: {text}")
+            if exc is None:
+                self.closed.set_result(None)
+            else:
+                self.closed.set_exception(exc)
+
+
+class Viewer:
+    """One viewer: (re)connects with Last-Event-ID until its stop condition."""
+
+    def __init__(self, spec: StreamSpec, run: ViewerSpec) -> None:
+        self.spec, self.run = spec, run
+        self.result = StreamResult(group=spec.group)
+        self.connected = asyncio.Event()
+        self._last_id = spec.last_event_id
+        self._buffer = b""
+        self._sent = 0.0
+        self._first_connection = True
+        url = urlsplit(spec.url)
+        self._host, self._port = url.hostname or "127.0.0.1", url.port or 80
+        self._target = url.path + (f"?{url.query}" if url.query else "")
+
+    def _done(self) -> bool:
+        r = self.result
+        limit = self.run.stop_after_events
+        return (self.run.stop_on_terminal and r.terminal) or (
+            limit is not None and r.events >= limit
+        )
+
+    def _request(self) -> bytes:
+        headers = {
+            "Host": f"{self._host}:{self._port}",
+            "Accept": "text/event-stream",
+            "Cache-Control": "no-cache",
+            **self.spec.headers,
+        }
+        if self._last_id is not None:
+            headers["Last-Event-ID"] = str(self._last_id)
+        lines = [f"GET {self._target} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    async def run_until_done(self, gate: asyncio.Semaphore) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while not self._done():
+                if not self._first_connection:
+                    self.result.reconnects += 1
+                    await asyncio.sleep(0.2)
+                self._buffer, self._sent = b"", time.monotonic()
+                connection = _SSEConnection(self, self._request())
+                async with gate:
+                    await loop.create_connection(lambda c=connection: c, self._host, self._port)
+                try:
+                    await connection.closed
+                finally:
+                    connection.close(None)
+                self._first_connection = False
+                if not self.run.reconnect:
+                    break
+        except Exception as exc:  # recorded, reported, and counted as a failed viewer
+            self.result.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.connected.set()
+
+    def on_connected(self) -> None:
+        if self._first_connection:
+            self.result.connect_ms = (time.monotonic() - self._sent) * 1000
+        self.connected.set()
+
+    def on_body(self, chunk: bytes) -> bool:
+        """Consume a body chunk; True once this viewer's stop condition is reached."""
+        received = time.time()
+        r, fmt = self.result, self.run.timestamps
+        buffer = (self._buffer + chunk).replace(b"\r\n", b"\n")
+        *frames, self._buffer = buffer.split(b"\n\n")
+        for frame in frames:
+            event_id, data, comment_only = _parse_frame(frame)
+            if comment_only:
+                continue  # heartbeat
+            self._count(event_id)
+            if self._first_connection and r.first_event_ms is None:
+                r.first_event_ms = (time.monotonic() - self._sent) * 1000
+            emitted, terminal = _event_time(data, fmt)
+            if emitted is not None:
+                r.latencies_ms.append((received - emitted) * 1000)
+            r.terminal = r.terminal or terminal
+            if self._done():
+                return True
+        return False
+
+    def _count(self, event_id: int | None) -> None:
+        r = self.result
+        r.events += 1
+        if event_id is None:
+            return
+        if r.first_id is None:
+            r.first_id = event_id
+            expected = None if self.spec.last_event_id is None else self.spec.last_event_id + 1
+            if expected is not None and event_id > expected:
+                r.gaps += event_id - expected
+        elif self._last_id is not None:
+            if event_id <= self._last_id:
+                r.duplicates += 1
+                return
+            r.gaps += event_id - self._last_id - 1
+        self._last_id = event_id
+        r.last_id = event_id
+
+
+def summarize(results: list[StreamResult]) -> dict[str, Any]:
+    """Per group: counts, offset integrity and latency percentiles."""
+    groups: dict[str, dict[str, Any]] = {}
+    for name in sorted({r.group for r in results}):
+        members = [r for r in results if r.group == name]
+        latencies = np.concatenate(
+            [np.frombuffer(r.latencies_ms, dtype=np.float64) for r in members] or [np.zeros(0)]
+        )
+        connects = [r.connect_ms for r in members if r.connect_ms is not None]
+        firsts = [r.first_event_ms for r in members if r.first_event_ms is not None]
+        groups[name] = {
+            "streams": len(members),
+            "events": sum(r.events for r in members),
+            "gaps": sum(r.gaps for r in members),
+            "duplicates": sum(r.duplicates for r in members),
+            "reconnects": sum(r.reconnects for r in members),
+            "terminal": sum(r.terminal for r in members),
+            "errors": sum(r.error is not None for r in members),
+            "error_samples": sorted({r.error for r in members if r.error})[:5],
+            "latency_ms": percentiles(latencies),
+            "connect_ms": percentiles(np.array(connects)),
+            "first_event_ms": percentiles(np.array(firsts)),
+            "last_ids": [r.last_id for r in members][:5],
+        }
+    return groups
+
+
+def percentiles(values: np.ndarray) -> dict[str, float | int | None]:
+    if values.size == 0:
+        return {"n": 0, "p50": None, "p90": None, "p99": None, "max": None, "mean": None}
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    return {
+        "n": int(values.size),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+    }
+
+
+async def _watch_stdin_for_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() == "stop":
+            stop.set()
+            return
+
+
+async def run_viewers(spec: ViewerSpec, stop: asyncio.Event) -> dict[str, Any]:
+    started = time.monotonic()
+    viewers = [Viewer(s, spec) for s in spec.streams]
+    gate = asyncio.Semaphore(spec.max_connects_in_flight)
+    tasks = [asyncio.create_task(v.run_until_done(gate)) for v in viewers]
+    await asyncio.gather(*(v.connected.wait() for v in viewers))
+    ready_s = time.monotonic() - started
+    print(json.dumps({"ready": sum(v.result.error is None for v in viewers)}), flush=True)
+    reading = time.monotonic()
+    events_before_reading = sum(v.result.events for v in viewers)
+    waits = [asyncio.ensure_future(asyncio.gather(*tasks)), asyncio.ensure_future(stop.wait())]
+    if spec.stop_after_s is not None:
+        waits.append(asyncio.ensure_future(asyncio.sleep(spec.stop_after_s)))
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    read_s = time.monotonic() - reading
+    events_while_reading = sum(v.result.events for v in viewers) - events_before_reading
+    for future in [*tasks, *waits]:
+        future.cancel()
+    await asyncio.gather(*tasks, *waits, return_exceptions=True)
+    return {
+        "connect_all_s": ready_s,
+        "read_s": read_s,
+        "events_while_reading": events_while_reading,
+        "groups": summarize([v.result for v in viewers]),
+    }
+
+
+async def _main() -> None:
+    spec = ViewerSpec.from_json(sys.stdin.readline())
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch_stdin_for_stop(stop))
+    result = await run_viewers(spec, stop)
+    print(json.dumps({"result": result}), flush=True)
+    watcher.cancel()
+
+
+class ViewerProcess:
+    """The parent's handle: start viewers, wait until connected, stop, collect."""
+
+    def __init__(self, spec: ViewerSpec) -> None:
+        self.spec = spec
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ready = 0
+
+    async def start(self, ready_within_s: float = 120) -> ViewerProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.viewers",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,
+        )  # fmt: skip
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(self.spec.to_json().encode() + b"\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self._line(), ready_within_s)
+        self.ready = int(line["ready"])
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def _line(self) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        raw = await self.proc.stdout.readline()
+        if not raw:
+            code = await self.proc.wait()
+            raise RuntimeError(f"viewer process exited with {code} before reporting")
+        return json.loads(raw)
+
+    async def result(self, within_s: float | None = None, stop: bool = False) -> dict[str, Any]:
+        """The summary; with `stop`, end all streams now rather than at their stop condition."""
+        assert self.proc is not None and self.proc.stdin is not None
+        if stop:
+            await self._send_stop()
+        try:
+            try:
+                line = await asyncio.wait_for(self._line(), within_s)
+            except TimeoutError:  # report what was read so far rather than nothing
+                await self._send_stop()
+                line = await asyncio.wait_for(self._line(), 60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.stdin.close()
+            if self.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+            await self.proc.wait()
+        return line["result"]
+
+    async def _send_stop(self) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        with contextlib.suppress(ConnectionError):
+            self.proc.stdin.write(b"stop\n")
+            await self.proc.stdin.drain()
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_main())
+    else:
+        uvloop.run(_main())
