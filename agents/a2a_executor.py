@@ -239,7 +239,10 @@ def _graph_input(task: Task | None, context: RequestContext) -> dict[str, Any] |
     if task is None:
         return {"alert": alert_from_message(context.message)}
     _check_waiting(task)
-    return Command(resume=answer_from_message(context.message))
+    answer = answer_from_message(context.message)
+    # LangGraph reads Command(resume=None) as "no resume at all" and refuses it, so
+    # "no answer in time" resumes with {"answer": None}, which the graphs accept.
+    return Command(resume=answer if answer is not None else {"answer": None})
 
 
 def _new_task(context: RequestContext) -> Task:

@@ -1,0 +1,414 @@
+"""The specialist A2A servers as real processes (`surveil agent … --port`), running the
+real graphs on the demo data, driven by the official a2a-sdk client in A2A 1.0 and 0.3.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
+from a2a.types import (
+    AgentCard,
+    CancelTaskRequest,
+    GetTaskRequest,
+    Message,
+    Part,
+    Role,
+    SendMessageRequest,
+    StreamResponse,
+    SubscribeToTaskRequest,
+    TaskState,
+)
+from a2a.utils.errors import A2AError
+
+from agents.a2a_events import (
+    PAUSED_STATES,
+    alert_message,
+    answer_message,
+    data_part,
+    events_in,
+    finding_from_task,
+    finding_in,
+    state_of,
+    task_events,
+)
+from surveil.events import EventType, ProgressEvent
+from surveil.models import Alert, Finding
+from surveil.processes import free_port, start_process, stop_process, wait_for_port
+
+SURVEIL = [sys.executable, "-m", "surveil"]
+PROTOCOLS = ["1.0", "0.3"]
+# The JSON-RPC method each protocol version streams a message with.
+STREAM_METHOD = {"1.0": "SendStreamingMessage", "0.3": "message/stream"}
+
+pytestmark = pytest.mark.timeout(180)
+
+
+# -- processes -------------------------------------------------------------------
+
+
+@dataclass
+class Demo:
+    home: Path
+    alerts: dict[str, Alert]
+    expected: dict[str, str]  # alert id -> expected disposition
+
+    def first(self, alert_type: str, disposition: str) -> Alert:
+        return next(
+            alert
+            for alert in self.alerts.values()
+            if alert.type == alert_type and self.expected[alert.id] == disposition
+        )
+
+
+@dataclass
+class Agent:
+    specialist: str
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+
+def surveil(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([*SURVEIL, *args], env={**os.environ, **env}, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    root = tmp_path_factory.mktemp("specialists")
+    env = {"SURVEIL_HOME": str(root / "home")}
+    surveil("data", "demo", "--seed", "7", "--out", str(root / "demo"), env=env)
+    surveil("data", "import", str(root / "demo"), env=env)
+    with open(root / "demo" / "alerts.csv", newline="") as f:
+        alerts = {row["id"]: Alert.model_validate(row) for row in csv.DictReader(f)}
+    with open(root / "demo" / "labels.csv", newline="") as f:
+        expected = {row["alert_id"]: row["expected_disposition"] for row in csv.DictReader(f)}
+    return Demo(root / "home", alerts, expected)
+
+
+@pytest.fixture(scope="module")
+def start_agent(demo: Demo) -> Iterator:
+    """Starts `surveil agent SPECIALIST --port P` with extra env; stops them all after."""
+    started: list[Agent] = []
+
+    def start(specialist: str, **env: str) -> Agent:
+        port = free_port()
+        log = demo.home.parent / f"agent-{specialist}-{port}.log"
+        proc = start_process(
+            [*SURVEIL, "agent", specialist, "--port", str(port)],
+            log_path=log,
+            env={
+                "SURVEIL_HOME": str(demo.home),
+                "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "0",
+                "PYTHONUNBUFFERED": "1",
+                **env,
+            },
+        )
+        agent = Agent(specialist, f"http://127.0.0.1:{port}", proc, log)
+        started.append(agent)
+        wait_for_port("127.0.0.1", port, timeout=60, proc=proc)
+        return agent
+
+    yield start
+    for agent in started:
+        stop_process(agent.proc)
+
+
+@pytest.fixture(scope="module")
+def insider(start_agent) -> Agent:
+    return start_agent("insider-trading")
+
+
+@pytest.fixture(scope="module")
+def wash(start_agent) -> Agent:
+    return start_agent("wash-trade")
+
+
+@pytest.fixture(scope="module")
+def slow_wash(start_agent) -> Agent:
+    """Streams its narrative slowly, so a test can act while the task still runs."""
+    return start_agent("wash-trade", SURVEIL_OFFLINE_TOKEN_DELAY_MS="25")
+
+
+# -- client ------------------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """JSON-RPC methods the client sent (to prove which protocol version was spoken)."""
+
+    methods: list[str] = field(default_factory=list)
+
+    async def __call__(self, request: httpx.Request) -> None:
+        if request.method == "POST":
+            self.methods.append(json.loads(request.content)["method"])
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator:
+    """`await connect(agent, protocol)` -> (a2a Client, the methods it sent)."""
+    opened: list[tuple[Client, httpx.AsyncClient]] = []
+
+    async def open_client(agent: Agent, protocol: str) -> tuple[Client, Recorded]:
+        recorded = Recorded()
+        http = httpx.AsyncClient(timeout=60, event_hooks={"request": [recorded]})
+        card = await A2ACardResolver(http, agent.url).get_agent_card()
+        client = ClientFactory(ClientConfig(httpx_client=http)).create(speaking(card, protocol))
+        opened.append((client, http))
+        return client, recorded
+
+    yield open_client
+    for client, http in opened:
+        await client.close()
+        await http.aclose()
+
+
+def speaking(card: AgentCard, protocol: str) -> AgentCard:
+    """The card with only the interface of one protocol version, to force the client's choice."""
+    chosen = AgentCard()
+    chosen.CopyFrom(card)
+    del chosen.supported_interfaces[:]
+    chosen.supported_interfaces.extend(
+        i for i in card.supported_interfaces if i.protocol_version == protocol
+    )
+    return chosen
+
+
+@dataclass
+class Streamed:
+    task_id: str = ""
+    context_id: str = ""
+    events: list[ProgressEvent] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    states: list[TaskState] = field(default_factory=list)
+
+    @property
+    def seqs(self) -> list[int | None]:
+        return [e.seq for e in self.events]
+
+    def take(self, response: StreamResponse) -> None:
+        if response.HasField("task"):
+            self.task_id, self.context_id = response.task.id, response.task.context_id
+        elif response.HasField("status_update"):
+            update = response.status_update
+            self.task_id, self.context_id = update.task_id, update.context_id
+        self.events += events_in(response)
+        finding = finding_in(response)
+        if finding is not None:
+            self.findings.append(finding)
+        state = state_of(response)
+        if state is not None:
+            self.states.append(state)
+
+
+async def stream(
+    responses: AsyncIterator[StreamResponse], *, stop_after: int | None = None
+) -> Streamed:
+    """Reads a stream to its end, or drops the connection after `stop_after` events."""
+    seen = Streamed()
+    try:
+        async for response in responses:
+            seen.take(response)
+            if stop_after is not None and len(seen.events) >= stop_after:
+                break
+    finally:
+        await responses.aclose()  # type: ignore[attr-defined]
+    return seen
+
+
+def investigate(alert: Alert) -> SendMessageRequest:
+    return SendMessageRequest(message=alert_message(alert))
+
+
+def contiguous(seqs: list[int | None]) -> bool:
+    return seqs == list(range(len(seqs)))
+
+
+# -- tests -------------------------------------------------------------------------
+
+
+async def test_card_describes_the_specialist_in_both_protocol_versions(
+    insider: Agent, wash: Agent
+) -> None:
+    async with httpx.AsyncClient() as http:
+        for agent, skill_id in (
+            (insider, "investigate_insider_trading"),
+            (wash, "investigate_wash_trade"),
+        ):
+            card = (await http.get(f"{agent.url}/.well-known/agent-card.json")).json()
+            assert card["capabilities"]["streaming"] is True
+            versions = {i["protocolVersion"]: i["url"] for i in card["supportedInterfaces"]}
+            assert versions == {"1.0": agent.url, "0.3": agent.url}
+            assert (card["url"], card["protocolVersion"]) == (agent.url, "0.3")  # 0.3 fields
+            (skill,) = card["skills"]
+            assert skill["id"] == skill_id
+            assert skill["name"] and skill["description"] and skill["tags"] and skill["examples"]
+            health = (await http.get(f"{agent.url}/healthz")).json()
+            assert health == {"status": "ok", "agent": agent.specialist.replace("-", "_")}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_streamed_investigation_numbers_every_event_and_ends_with_a_finding(
+    protocol: str, demo: Demo, insider: Agent, connect
+) -> None:
+    alert = demo.first("insider_trading", "escalate")
+    client, sent = await connect(insider, protocol)
+
+    seen = await stream(client.send_message(investigate(alert)))
+
+    assert sent.methods == [STREAM_METHOD[protocol]]
+    assert contiguous(seen.seqs) and len(seen.events) > 5
+    assert {e.type for e in seen.events} >= {EventType.step_start, EventType.step_complete}
+    assert all(e.agent == "insider_trading" for e in seen.events)
+    assert seen.states[-1] == TaskState.TASK_STATE_COMPLETED
+    assert seen.events[-1].type == EventType.status
+    assert seen.events[-1].data == {"state": "completed"}
+    (finding,) = seen.findings
+    assert finding.specialist == "insider_trading" and finding.score >= 0.7
+
+    task = await client.get_task(GetTaskRequest(id=seen.task_id))
+
+    assert task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert finding_from_task(task) == finding
+    assert task_events(task) == seen.events  # the history holds every event, unchanged
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_reconnecting_client_recovers_every_event_exactly_once(
+    protocol: str, demo: Demo, slow_wash: Agent, connect
+) -> None:
+    alert = demo.first("wash_trade", "escalate")
+    client, sent = await connect(slow_wash, protocol)
+    first = await stream(client.send_message(investigate(alert)), stop_after=3)
+    relayed = list(first.events)
+
+    # The recipe in agents/a2a_events.py: get the task with its history, relay what
+    # was missed, then resubscribe and drop what was already relayed.
+    task = await client.get_task(GetTaskRequest(id=first.task_id))
+    assert task.status.state == TaskState.TASK_STATE_WORKING  # still running: a real resume
+    last_seq = relayed[-1].seq
+    missed = [e for e in task_events(task) if e.seq > last_seq]
+    relayed += missed
+    resumed = await stream(client.subscribe(SubscribeToTaskRequest(id=first.task_id)))
+    duplicates = [e for e in resumed.events if e.seq <= relayed[-1].seq]
+    relayed += [e for e in resumed.events if e.seq > relayed[-1].seq]
+
+    assert duplicates  # the resubscription starts with a snapshot of what exists
+    assert contiguous([e.seq for e in relayed])
+    assert relayed[-1].data == {"state": "completed"}
+    assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED and resumed.findings
+    final = await client.get_task(GetTaskRequest(id=first.task_id))
+    assert task_events(final) == relayed
+    get, subscribe = (
+        ("GetTask", "SubscribeToTask") if protocol == "1.0" else ("tasks/get", "tasks/resubscribe")
+    )
+    assert sent.methods == [STREAM_METHOD[protocol], get, subscribe, get]
+
+    # A finished task cannot be resubscribed to: its history is final, get suffices.
+    with pytest.raises(A2AError, match="terminal state"):
+        await stream(client.subscribe(SubscribeToTaskRequest(id=first.task_id)))
+
+
+@pytest.mark.parametrize(
+    ("protocol", "answer", "needs_review"),
+    [("1.0", Part(text="yes"), False), ("0.3", data_part({"answer": None}), True)],
+    ids=["1.0-text-yes", "0.3-no-answer-in-time"],
+)
+async def test_question_pauses_the_task_until_the_answer_resumes_it(
+    protocol: str, answer: Part, needs_review: bool, demo: Demo, wash: Agent, connect
+) -> None:
+    alert = demo.first("wash_trade", "needs_review")
+    client, _ = await connect(wash, protocol)
+
+    asked = await stream(client.send_message(investigate(alert)))
+
+    assert asked.states[-1] == TaskState.TASK_STATE_INPUT_REQUIRED
+    question = asked.events[-1]
+    assert question.type == EventType.input_required
+    assert question.data and question.data["question"] and question.data["options"]
+    assert not asked.findings
+    paused = await client.get_task(GetTaskRequest(id=asked.task_id))
+    assert paused.status.state in PAUSED_STATES
+
+    reply = Message(
+        message_id=f"answer-{protocol}",
+        task_id=asked.task_id,
+        context_id=asked.context_id,
+        role=Role.ROLE_USER,
+        parts=[answer],
+    )
+    resumed = await stream(client.send_message(SendMessageRequest(message=reply)))
+
+    assert contiguous(asked.seqs + resumed.seqs)  # numbering continues across the pause
+    assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
+    (finding,) = resumed.findings
+    assert finding.needs_review is needs_review
+    final = await client.get_task(GetTaskRequest(id=asked.task_id))
+    assert task_events(final) == asked.events + resumed.events
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_bad_requests_get_a_clear_invalid_params_error(
+    protocol: str, demo: Demo, wash: Agent, connect
+) -> None:
+    client, _ = await connect(wash, protocol)
+    not_an_alert = Message(message_id="m1", role=Role.ROLE_USER, parts=[Part(text="look at ACC1")])
+    with pytest.raises(A2AError, match=r'expected a data part \{"alert"'):
+        await stream(client.send_message(SendMessageRequest(message=not_an_alert)))
+
+    broken = alert_message(demo.first("wash_trade", "escalate"))
+    del broken.parts[0].data.struct_value.fields["alert"].struct_value.fields["account"]
+    with pytest.raises(A2AError, match="invalid alert: account: Field required"):
+        await stream(client.send_message(SendMessageRequest(message=broken)))
+
+    done = await stream(client.send_message(investigate(demo.first("wash_trade", "escalate"))))
+    late = answer_message("yes", task_id=done.task_id, context_id=done.context_id)
+    with pytest.raises(A2AError, match="is completed, not waiting for input"):
+        await stream(client.send_message(SendMessageRequest(message=late)))
+    # The agent still serves normally afterwards.
+    assert (await client.get_task(GetTaskRequest(id=done.task_id))).status.state == (
+        TaskState.TASK_STATE_COMPLETED
+    )
+
+
+async def test_cancel_stops_a_running_investigation(demo: Demo, slow_wash: Agent, connect) -> None:
+    client, _ = await connect(slow_wash, "1.0")
+    started = await stream(
+        client.send_message(investigate(demo.first("wash_trade", "escalate"))), stop_after=2
+    )
+
+    canceled = await client.cancel_task(CancelTaskRequest(id=started.task_id))
+
+    assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+    task = await client.get_task(GetTaskRequest(id=started.task_id))
+    events = task_events(task)
+    assert task.status.state == TaskState.TASK_STATE_CANCELED
+    assert contiguous([e.seq for e in events])
+    assert events[-1].data == {"state": "canceled"}
+    assert finding_from_task(task) is None
+
+
+async def test_specialist_named_in_fail_setting_fails_after_its_first_step(
+    demo: Demo, start_agent, connect
+) -> None:
+    failing = start_agent("insider-trading", SURVEIL_FAIL_SPECIALIST="insider_trading")
+    client, _ = await connect(failing, "1.0")
+
+    seen = await stream(client.send_message(investigate(demo.first("insider_trading", "escalate"))))
+
+    assert seen.states[-1] == TaskState.TASK_STATE_FAILED
+    assert contiguous(seen.seqs) and not seen.findings
+    error = seen.events[-1]
+    assert error.type == EventType.error and error.data and error.data["state"] == "failed"
+    assert error.text and "SURVEIL_FAIL_SPECIALIST" in error.text
+    step_completions = [e for e in seen.events if e.type == EventType.step_complete]
+    assert step_completions == [seen.events[-2]]  # it failed right after its first step
