@@ -1,0 +1,157 @@
+"""Bearer tokens -> tenants, and short-lived stream tokens for EventSource.
+
+`SURVEIL_API_TOKENS="tok:tenant,…"`. When it is empty the API runs in dev mode: one
+token for tenant "demo", kept in `SURVEIL_HOME/dev-token` so `make run` can print it.
+
+A browser's EventSource cannot send an Authorization header, so the UI asks
+`POST /api/alerts/{id}/stream-token` for a token bound to that alert and tenant, signed
+with HMAC and valid for `stream_token_ttl_s`, and passes it as `?token=` on the SSE
+route only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from surveil.settings import Settings
+
+DEV_TENANT = "demo"
+
+
+class InvalidTokenConfig(ValueError):
+    pass
+
+
+def parse_tokens(spec: str) -> dict[str, str]:
+    """'tok:tenant,tok2:tenant2' -> {token: tenant}; rejects malformed entries loudly."""
+    tokens: dict[str, str] = {}
+    for entry in (e.strip() for e in spec.split(",")):
+        if not entry:
+            continue
+        token, sep, tenant = entry.rpartition(":")
+        if not sep or not token or not tenant:
+            raise InvalidTokenConfig(
+                "SURVEIL_API_TOKENS entries must look like 'token:tenant' (one entry is malformed)"
+            )
+        tokens[token] = tenant
+    return tokens
+
+
+def dev_token(home: Path) -> str:
+    """The dev-mode token, created once and kept in SURVEIL_HOME/dev-token."""
+    path = home / "dev-token"
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            return token
+    home.mkdir(parents=True, exist_ok=True)
+    token = "dev-" + secrets.token_urlsafe(24)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(token + "\n")
+    tmp.chmod(0o600)
+    tmp.replace(path)  # atomic: two processes starting together agree on one token
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class TokenRegistry:
+    tokens: dict[str, str]
+    dev_mode: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenRegistry:
+        tokens = parse_tokens(settings.api_tokens.get_secret_value())
+        if tokens:
+            return cls(tokens, dev_mode=False)
+        return cls({dev_token(settings.home): DEV_TENANT}, dev_mode=True)
+
+    @property
+    def dev_token(self) -> str | None:
+        return next(iter(self.tokens)) if self.dev_mode else None
+
+    def tenant_for(self, presented: str) -> str | None:
+        """Constant-time over every configured token, so timing reveals nothing."""
+        found: str | None = None
+        given = presented.encode()
+        for token, tenant in self.tokens.items():
+            if hmac.compare_digest(given, token.encode()):
+                found = tenant
+        return found
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+class StreamTokenError(Exception):
+    """`status` is 401 (bad/expired) or 404 (valid but for another alert or tenant)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class StreamTokens:
+    """HMAC-SHA256 signed `{tenant, alert, exp}`; stateless, so any API process verifies it."""
+
+    def __init__(self, secret: bytes, ttl_s: int) -> None:
+        self._secret = secret
+        self.ttl_s = ttl_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: TokenRegistry) -> StreamTokens:
+        if settings.stream_token_secret is not None:
+            secret = settings.stream_token_secret.get_secret_value().encode()
+        else:
+            # Derived from the bearer tokens, so every API process of one deployment agrees.
+            material = "\n".join(sorted(registry.tokens)).encode()
+            secret = hashlib.sha256(b"surveil-stream-token\n" + material).digest()
+        return cls(secret, settings.stream_token_ttl_s)
+
+    def _sign(self, payload: bytes) -> str:
+        return _b64(hmac.new(self._secret, payload, hashlib.sha256).digest())
+
+    def mint(self, tenant: str, alert_id: str, now: float | None = None) -> tuple[str, int]:
+        expires = int((now or time.time()) + self.ttl_s)
+        payload = json.dumps({"t": tenant, "a": alert_id, "e": expires}, separators=(",", ":"))
+        encoded = _b64(payload.encode())
+        return f"{encoded}.{self._sign(encoded.encode())}", expires
+
+    def verify(self, token: str, alert_id: str, now: float | None = None) -> str:
+        """Return the tenant the token was minted for, or raise StreamTokenError."""
+        encoded, _, signature = token.partition(".")
+        if not encoded or not signature:
+            raise StreamTokenError(401, "malformed stream token")
+        if not hmac.compare_digest(signature, self._sign(encoded.encode())):
+            raise StreamTokenError(401, "invalid stream token")
+        try:
+            claims = json.loads(_unb64(encoded))
+            tenant, bound_alert, expires = str(claims["t"]), str(claims["a"]), int(claims["e"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StreamTokenError(401, "malformed stream token") from exc
+        if expires < (now or time.time()):
+            raise StreamTokenError(401, "stream token expired; request a new one")
+        if bound_alert != alert_id:
+            raise StreamTokenError(404, "alert not found")
+        return tenant

@@ -1,0 +1,250 @@
+"""One Temporal subscription per investigation per process, fanned out to its viewers.
+
+A Workflow Streams subscriber's long-poll is an Update on the workflow, and Temporal
+caps Updates in flight per workflow, so viewers never poll Temporal themselves. The
+first viewer of an investigation opens a `Channel`: one pump task reads the stream
+and appends each item to a bounded replay buffer and to every viewer's bounded queue.
+
+- A late joiner or a resumer whose offset is still in the buffer is served from it,
+  with no new Temporal subscription; older offsets are read by a private backfill up
+  to the buffer's start, then the viewer joins the channel.
+- Joining is synchronous (slice the buffer, register the queue, no await between), so
+  no offset is skipped or repeated at the seam.
+- A viewer whose queue fills up is disconnected with `ViewerLagged` after it drained
+  what it had; it resumes by id.
+- The subscription ends after the terminal event, when the stream ends, or when the
+  last viewer has been gone for `linger_s` (a quick reconnect reuses the buffer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from api import metrics
+from surveil.events import ProgressEvent
+
+log = logging.getLogger("surveil.api.fanout")
+
+StreamItem = tuple[int, ProgressEvent]
+# (stream key, first offset wanted) -> items in offset order; ends when the stream ends.
+SourceFactory = Callable[[str, int], AsyncIterator[StreamItem]]
+
+
+class ViewerLagged(Exception):
+    """The viewer fell too far behind the live stream; it should resume by offset."""
+
+
+class StreamFailed(Exception):
+    """The upstream subscription failed for good (after retries)."""
+
+
+@dataclass(eq=False)  # identity-hashed: viewers live in a set
+class _Viewer:
+    max_queue: int
+    items: deque[StreamItem] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    lagged: bool = False
+
+    def offer(self, item: StreamItem) -> None:
+        if self.lagged:
+            return
+        if len(self.items) >= self.max_queue:
+            self.lagged = True
+        else:
+            self.items.append(item)
+        self.wakeup.set()
+
+
+class Channel:
+    """The single subscription of one stream in this process, and its viewers."""
+
+    def __init__(self, hub: StreamHub, key: str, start_offset: int) -> None:
+        self.hub = hub
+        self.key = key
+        self.base = start_offset  # lowest offset the buffer can serve
+        self.next_offset = start_offset  # where the pump resumes after a transient error
+        self.buffer: deque[StreamItem] = deque()
+        self.viewers: set[_Viewer] = set()
+        self.finished = False
+        self.end_reason: str | None = None  # terminal | exhausted | error | idle
+        self.error: BaseException | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._task = asyncio.get_running_loop().create_task(self._pump(), name=f"pump {key}")
+
+    # -- viewers -------------------------------------------------------------
+
+    def attach(self, from_offset: int) -> tuple[list[StreamItem], _Viewer]:
+        """Replay from the buffer plus a queue for what comes next (no await: no gap)."""
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        replay = [item for item in self.buffer if item[0] >= from_offset]
+        viewer = _Viewer(self.hub.max_queue)
+        self.viewers.add(viewer)
+        return replay, viewer
+
+    def detach(self, viewer: _Viewer) -> None:
+        self.viewers.discard(viewer)
+        if not self.viewers and not self.finished:
+            loop = asyncio.get_running_loop()
+            self._linger = loop.call_later(self.hub.linger_s, self._close_idle)
+
+    def _close_idle(self) -> None:
+        if not self.viewers:
+            self._finish("idle")
+            self._task.cancel()
+
+    # -- the one subscription ------------------------------------------------
+
+    async def _pump(self) -> None:
+        metrics.TEMPORAL_SUBSCRIPTIONS.inc()
+        failures = 0
+        try:
+            while True:
+                try:
+                    async for offset, event in self.hub.source(self.key, self.next_offset):
+                        failures = 0
+                        self._publish((offset, event))
+                        if event.is_terminal:
+                            self.hub.on_terminal(event)
+                            self._finish("terminal")
+                            return
+                    self._finish("exhausted")
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the subscription broke: resume where it stopped
+                    failures += 1
+                    if failures > self.hub.max_retries or not self.hub.is_transient(exc):
+                        log.warning("stream subscription of %s failed: %s", self.key, exc)
+                        self.error = exc
+                        self._finish("error")
+                        return
+                    await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+        finally:
+            metrics.TEMPORAL_SUBSCRIPTIONS.dec()
+
+    def _publish(self, item: StreamItem) -> None:
+        self.buffer.append(item)
+        self.next_offset = item[0] + 1
+        if len(self.buffer) > self.hub.replay_limit:
+            self.buffer.popleft()
+            self.base = self.buffer[0][0]
+        for viewer in self.viewers:
+            viewer.offer(item)
+
+    def _finish(self, reason: str) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.end_reason = reason
+        self.hub._forget(self)
+        for viewer in self.viewers:
+            viewer.wakeup.set()
+
+    async def close(self) -> None:
+        self._finish("idle")
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # shutting down
+            await self._task
+
+
+class StreamHub:
+    """Per-process registry of channels, keyed by stream (workflow id)."""
+
+    def __init__(
+        self,
+        source: SourceFactory,
+        *,
+        replay_limit: int = 20_000,
+        max_queue: int = 2_000,
+        linger_s: float = 10.0,
+        max_retries: int = 5,
+        is_transient: Callable[[BaseException], bool] = lambda exc: True,
+        on_terminal: Callable[[ProgressEvent], None] = lambda event: None,
+    ) -> None:
+        self.source = source
+        self.replay_limit = replay_limit
+        self.max_queue = max_queue
+        self.linger_s = linger_s
+        self.max_retries = max_retries
+        self.is_transient = is_transient
+        self.on_terminal = on_terminal  # once per subscription (metrics)
+        self._channels: dict[str, Channel] = {}
+
+    @property
+    def channel_count(self) -> int:
+        return len(self._channels)
+
+    def channel(self, key: str) -> Channel | None:
+        return self._channels.get(key)
+
+    def _forget(self, channel: Channel) -> None:
+        if self._channels.get(channel.key) is channel:
+            del self._channels[channel.key]
+
+    def _channel_for(self, key: str, from_offset: int) -> Channel:
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = Channel(self, key, from_offset)
+        return channel
+
+    async def subscribe(self, key: str, from_offset: int = 0) -> AsyncIterator[StreamItem]:
+        """Every item with offset >= from_offset, in order, each exactly once.
+
+        Ends after the terminal event or when the stream ends; raises ViewerLagged or
+        StreamFailed otherwise (the caller resumes from the last offset it received).
+        """
+        next_offset = from_offset
+        while True:
+            channel = self._channel_for(key, next_offset)
+            if next_offset < channel.base:
+                # Older than this process's buffer: read the gap privately, then join.
+                reached_base = False
+                async for offset, event in self.source(key, next_offset):
+                    if offset >= channel.base:
+                        reached_base = True
+                        break
+                    yield offset, event
+                    next_offset = offset + 1
+                    if event.is_terminal:
+                        return
+                if not reached_base:
+                    return  # the stream ended before the buffer's start
+                continue
+            replay, viewer = channel.attach(next_offset)
+            try:
+                for offset, event in replay:
+                    yield offset, event
+                    next_offset = offset + 1
+                    if event.is_terminal:
+                        return
+                while True:
+                    while viewer.items:
+                        offset, event = viewer.items.popleft()
+                        yield offset, event
+                        next_offset = offset + 1
+                        if event.is_terminal:
+                            return
+                    if viewer.lagged:
+                        raise ViewerLagged(f"viewer fell {self.max_queue} events behind")
+                    if channel.finished:
+                        break
+                    viewer.wakeup.clear()
+                    await viewer.wakeup.wait()
+            finally:
+                channel.detach(viewer)
+            if channel.end_reason == "error":
+                raise StreamFailed(str(channel.error)) from channel.error
+            if channel.end_reason in ("terminal", "exhausted"):
+                return
+            # "idle" cannot happen while we were attached; loop defensively.
+
+    async def close(self) -> None:
+        for channel in list(self._channels.values()):
+            await channel.close()

@@ -1,0 +1,334 @@
+"""The API's one door to Temporal: start, inspect, steer and list investigations.
+
+Every method takes the caller's tenant; the workflow id embeds it
+(`alert-{tenant}-{alert_id}`), so another tenant's alert is simply not found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.fanout import StreamItem
+from surveil.models import Alert, AlertType, Disposition
+from surveil.settings import Settings
+from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
+from workflows import client as wf_client
+from workflows import investigation as wf
+
+log = logging.getLogger("surveil.api.temporal")
+
+TENANT = SearchAttributeKey.for_keyword("Tenant")
+ALERT_TYPE = SearchAttributeKey.for_keyword("AlertType")
+ACCOUNT = SearchAttributeKey.for_keyword("AccountId")
+INSTRUMENT = SearchAttributeKey.for_keyword("Instrument")
+DISPOSITION = SearchAttributeKey.for_keyword("Disposition")
+
+WORKFLOW_TYPE = "AlertInvestigationWorkflow"
+
+
+class TemporalUnavailable(Exception):
+    """Temporal could not be reached (the API answers 503)."""
+
+
+class InvestigationNotFound(Exception):
+    pass
+
+
+class NotAllowedNow(Exception):
+    """The request conflicts with the investigation's state (the API answers 409)."""
+
+
+class ListStatus(StrEnum):
+    """Filter values for listing; they map to Temporal execution statuses."""
+
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    canceled = "canceled"
+    timed_out = "timed_out"
+    terminated = "terminated"
+
+
+_EXECUTION_STATUS = {
+    ListStatus.running: "Running",
+    ListStatus.completed: "Completed",
+    ListStatus.failed: "Failed",
+    ListStatus.canceled: "Canceled",
+    ListStatus.timed_out: "TimedOut",
+    ListStatus.terminated: "Terminated",
+}
+_STATUS_NAME = {
+    WorkflowExecutionStatus.RUNNING: "running",
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "canceled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "running",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+}
+
+
+@dataclass(frozen=True)
+class Started:
+    workflow_id: str
+    run_id: str | None
+    created: bool  # False: an investigation of this alert already existed
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[dict[str, Any]]
+    next_page_token: str | None
+
+
+def workflow_id_for(tenant: str, alert_id: str) -> str:
+    return wf.workflow_id_for(tenant, alert_id)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, RPCError) and exc.status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+    )
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND
+
+
+class Investigations:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        """Connect on first use, so the API starts (and reports 503) while Temporal is down."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(self._connect(), timeout=10)
+                except Exception as exc:
+                    raise TemporalUnavailable(
+                        f"cannot reach Temporal at {self.settings.temporal_address}"
+                    ) from exc
+        return self._client
+
+    async def _connect(self) -> Client:
+        return await wf_client.connect(self.settings)
+
+    async def ping(self) -> bool:
+        try:
+            client = await self.client()
+            return await client.service_client.check_health(timeout=timedelta(seconds=3))
+        except Exception:
+            return False
+
+    # -- one investigation ---------------------------------------------------
+
+    async def start(self, alert: Alert) -> Started:
+        client = await self.client()
+        workflow_id = workflow_id_for(alert.tenant, alert.id)
+        attributes = TypedSearchAttributes([
+            SearchAttributePair(TENANT, alert.tenant),
+            SearchAttributePair(ALERT_TYPE, alert.type.value),
+            SearchAttributePair(ACCOUNT, alert.account),
+            SearchAttributePair(INSTRUMENT, alert.instrument),
+        ])  # fmt: skip
+        try:
+            # USE_EXISTING: a second submission of the same alert attaches to the first;
+            # REJECT_DUPLICATE: a finished one is not silently re-run (retry is explicit).
+            handle = await client.start_workflow(
+                WORKFLOW_TYPE,
+                wf_client.investigation_input(alert, self.settings),
+                id=workflow_id,
+                task_queue=self.settings.temporal_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+            )
+        except WorkflowAlreadyStartedError as exc:  # it ran and closed: same investigation
+            return Started(workflow_id, exc.run_id, created=False)
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+        # The SDK exposes the server's "started" flag only on the raw response.
+        response = getattr(handle, "_start_workflow_response", None)
+        created = bool(getattr(response, "started", True))
+        return Started(workflow_id, handle.result_run_id, created=created)
+
+    async def snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id_for(tenant, alert_id))
+        try:
+            return await handle.query(wf.SNAPSHOT_QUERY, result_type=TaskSnapshot)
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+
+    async def describe(self, tenant: str, alert_id: str) -> tuple[str, str]:
+        """(run id, execution status name) of the current run."""
+        client = await self.client()
+        try:
+            desc = await client.get_workflow_handle(workflow_id_for(tenant, alert_id)).describe()
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+        return desc.run_id, _STATUS_NAME.get(desc.status, "running") if desc.status else "running"
+
+    async def cancel(self, tenant: str, alert_id: str) -> TaskSnapshot:
+        snapshot = await self.snapshot(tenant, alert_id)
+        if snapshot.state in TERMINAL_TASK_STATES:
+            raise NotAllowedNow(f"investigation is already {snapshot.state.value}")
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id_for(tenant, alert_id))
+        try:
+            await handle.signal(wf.CANCEL_SIGNAL)
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+        return snapshot
+
+    async def answer(self, tenant: str, alert_id: str, answer: Answer) -> Any:
+        snapshot = await self.snapshot(tenant, alert_id)
+        if snapshot.question is None:
+            raise NotAllowedNow("no question is pending on this investigation")
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id_for(tenant, alert_id))
+        try:
+            return await handle.execute_update(wf.ANSWER_UPDATE, answer)
+        except WorkflowUpdateFailedError as exc:
+            raise NotAllowedNow(str(exc.cause or exc)) from exc
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+
+    async def retry(self, tenant: str, alert_id: str) -> TaskSnapshot:
+        snapshot = await self.snapshot(tenant, alert_id)
+        client = await self.client()
+        try:
+            await wf_client.retry_investigation(client, tenant, alert_id, self.settings)
+        except wf_client.NotRetryable as exc:
+            raise NotAllowedNow(str(exc)) from exc
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+        return snapshot
+
+    async def next_offset(self, tenant: str, alert_id: str) -> int:
+        """The offset the next event will get (= number of events so far)."""
+        client = await self.client()
+        stream = WorkflowStreamClient.create(client, workflow_id_for(tenant, alert_id))
+        try:
+            return await stream.get_offset()
+        except RPCError as exc:
+            raise self._translate(exc) from exc
+        except WorkflowQueryFailedError as exc:
+            raise NotAllowedNow(str(exc)) from exc
+
+    async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[StreamItem]:
+        """The raw Temporal subscription (the fan-out's source)."""
+        client = await self.client()
+        async for item in wf_client.events(client, workflow_id, from_offset):
+            yield item
+
+    # -- many ------------------------------------------------------------------
+
+    async def list(
+        self,
+        tenant: str,
+        *,
+        status: ListStatus | None,
+        alert_type: AlertType | None,
+        disposition: Disposition | None,
+        page_size: int,
+        page_token: str | None,
+    ) -> Listing:
+        # Every value is an enum member or the tenant from a validated token, never raw input.
+        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", f"Tenant = {_quote(tenant)}"]
+        if status is not None:
+            clauses.append(f"ExecutionStatus = '{_EXECUTION_STATUS[status]}'")
+        if alert_type is not None:
+            clauses.append(f"AlertType = {_quote(alert_type.value)}")
+        if disposition is not None:
+            clauses.append(f"Disposition = {_quote(disposition.value)}")
+        token = _decode_page_token(page_token) if page_token else None
+        client = await self.client()
+        iterator = client.list_workflows(
+            " AND ".join(clauses),  # newest first is the default order (and SQLite has no ORDER BY)
+            page_size=page_size,
+            next_page_token=token,
+        )
+        try:
+            await iterator.fetch_next_page()
+        except RPCError as exc:
+            # Temporal answers a forged or stale token with assorted errors, not one code.
+            if token is not None and not is_unavailable(exc):
+                raise InvalidPageToken("next_page_token is not a token this API returned") from exc
+            raise self._translate(exc) from exc
+        prefix = workflow_id_for(tenant, "")
+        items = []
+        for execution in iterator.current_page or []:
+            attrs = execution.typed_search_attributes
+            items.append({
+                "id": execution.id.removeprefix(prefix),
+                "status": _STATUS_NAME.get(execution.status, "running") if execution.status else "running",
+                "type": attrs.get(ALERT_TYPE),
+                "account": attrs.get(ACCOUNT),
+                "instrument": attrs.get(INSTRUMENT),
+                "disposition": attrs.get(DISPOSITION),
+                "started_at": _iso(execution.start_time),
+                "closed_at": _iso(execution.close_time),
+            })  # fmt: skip
+        next_token = iterator.next_page_token
+        return Listing(items, base64.urlsafe_b64encode(next_token).decode() if next_token else None)
+
+    def _translate(self, exc: RPCError) -> Exception:
+        if _is_not_found(exc):
+            return InvestigationNotFound()
+        if is_unavailable(exc):
+            return TemporalUnavailable(str(exc))
+        return exc
+
+
+class InvalidPageToken(ValueError):
+    pass
+
+
+def _decode_page_token(token: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(token.encode())
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidPageToken("next_page_token is not a token this API returned") from exc
+
+
+def _quote(value: str) -> str:
+    # Tenants and enum values are [A-Za-z0-9_-]; refuse anything else rather than escape it.
+    if not value.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"unsafe value in visibility query: {value!r}")
+    return f"'{value}'"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

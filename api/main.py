@@ -1,0 +1,122 @@
+"""The app factory: REST + SSE + A2A + metrics + the web UI, on one FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import a2a, metrics, problems
+from api import logging as api_logging
+from api.auth import StreamTokens, TokenRegistry
+from api.deps import Services
+from api.fanout import StreamHub
+from api.investigations import (
+    InvestigationNotFound,
+    Investigations,
+    NotAllowedNow,
+    TemporalUnavailable,
+    is_unavailable,
+)
+from api.limits import BodySizeLimit, RateLimiter, StreamSlots
+from api.problems import Problem, conflict, not_found, problem_response, temporal_unavailable
+from api.routes import alerts, events, meta
+from api.routes.events import record_outcome
+from surveil.settings import Settings, get_settings
+
+log = logging.getLogger("surveil.api")
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def build_services(settings: Settings) -> Services:
+    tokens = TokenRegistry.from_settings(settings)
+    investigations = Investigations(settings)
+    return Services(
+        settings=settings,
+        tokens=tokens,
+        stream_tokens=StreamTokens.from_settings(settings, tokens),
+        investigations=investigations,
+        hub=StreamHub(
+            investigations.events,
+            is_transient=lambda exc: is_unavailable(exc) or isinstance(exc, TemporalUnavailable),
+            on_terminal=record_outcome,
+        ),
+        submissions=RateLimiter(settings.submissions_per_minute),
+        streams=StreamSlots(settings.max_streams_per_tenant),
+    )
+
+
+def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR) -> FastAPI:
+    settings = settings or get_settings()
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await services.investigations.client()
+        except TemporalUnavailable as exc:  # serve anyway: /readyz says so, routes answer 503
+            log.warning("%s; will retry on first use", exc)
+        yield
+        await services.hub.close()
+
+    app = FastAPI(
+        title="surveil API",
+        version="0.1.0",
+        description="Durable AI investigation of trade-surveillance alerts. See docs/api.md.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    problems.install(app)
+    _install_gateway_errors(app)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
+        api_logging.clear()
+        return await call_next(request)
+
+    app.include_router(alerts.router)
+    app.include_router(events.router)
+    app.include_router(meta.router)
+    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
+    app.router.routes.extend(a2a.a2a_routes(services))
+
+    # Order (outermost first): CORS, body size, A2A auth.
+    app.add_middleware(a2a.A2AAuth, services_getter=lambda: services)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+        )
+
+    if web_dir is not None and (web_dir / "index.html").exists():
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+    return app
+
+
+def _install_gateway_errors(app: FastAPI) -> None:
+    """Temporal-side outcomes -> problem+json."""
+
+    @app.exception_handler(InvestigationNotFound)
+    async def _not_found(request: Request, exc: InvestigationNotFound) -> JSONResponse:
+        return problem_response(not_found("alert"), request.url.path)
+
+    @app.exception_handler(NotAllowedNow)
+    async def _conflict(request: Request, exc: NotAllowedNow) -> JSONResponse:
+        return problem_response(conflict(str(exc)), request.url.path)
+
+    @app.exception_handler(TemporalUnavailable)
+    async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
+        return problem_response(temporal_unavailable(str(exc)), request.url.path)
+
+
+__all__ = ["Problem", "create_app"]

@@ -1,0 +1,253 @@
+"""REST resource: alerts and their investigations."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api import logging as api_logging
+from api import metrics
+from api.deps import ALERT_ID_PATTERN, AlertId, CurrentTenant, Services, ServicesDep
+from api.investigations import InvalidPageToken, ListStatus, workflow_id_for
+from api.problems import Problem, bad_request, not_found
+from surveil.models import Alert, AlertType, Disposition
+from surveil.store import Store
+from surveil.tasks import Answer
+
+router = APIRouter(prefix="/api", tags=["alerts"])
+
+
+class AlertIn(BaseModel):
+    """An alert to investigate: `surveil.models.Alert` without `tenant` (it comes from the token)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=ALERT_ID_PATTERN,
+        description="Required unless an Idempotency-Key header is sent (the id is then derived from it).",
+    )  # fmt: skip
+    type: AlertType
+    account: str = Field(min_length=1, max_length=64)
+    instrument: str = Field(min_length=1, max_length=32)
+    window_start: datetime
+    window_end: datetime
+    description: str = Field(default="", max_length=4000)
+
+
+class AlertRef(BaseModel):
+    """Investigate an alert already in the store (the demo data)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, pattern=ALERT_ID_PATTERN)
+
+
+class Links(BaseModel):
+    self: str
+    events: str
+    stream_token: str
+    temporal_ui: str
+
+
+class Submitted(BaseModel):
+    id: str
+    status: str
+    created: bool = Field(description="False when this alert was already being investigated.")
+    links: Links
+
+
+class StreamToken(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+def links_for(services: Services, tenant: str, alert_id: str) -> Links:
+    s = services.settings
+    workflow_id = workflow_id_for(tenant, alert_id)
+    return Links(
+        self=f"/api/alerts/{alert_id}",
+        events=f"/api/alerts/{alert_id}/events",
+        stream_token=f"/api/alerts/{alert_id}/stream-token",
+        temporal_ui=f"{s.temporal_ui_url.rstrip('/')}/namespaces/{s.temporal_namespace}/workflows/{workflow_id}",
+    )
+
+
+def _validation_problem(exc: ValidationError) -> Problem:
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return Problem(
+        422, "Validation Error", detail, kind="validation-error", extra={"errors": errors}
+    )
+
+
+def resolve_alert(tenant: str, payload: Any, idempotency_key: str | None) -> Alert:
+    """The body is an alert, or {"id"} naming a stored alert of this tenant."""
+    if not isinstance(payload, dict):
+        raise Problem(422, "Validation Error", "body: must be a JSON object (an alert or {\"id\": ...})",
+                      kind="validation-error")  # fmt: skip
+    if set(payload) == {"id"}:
+        try:
+            ref = AlertRef.model_validate(payload)
+        except ValidationError as exc:
+            raise _validation_problem(exc) from exc
+        stored = Store.open().get_alert(ref.id)
+        if stored is None or stored.tenant != tenant:
+            raise not_found(f"alert {ref.id!r} in the store")
+        return stored
+    try:
+        alert_in = AlertIn.model_validate(payload)
+    except ValidationError as exc:
+        raise _validation_problem(exc) from exc
+    alert_id = alert_in.id
+    if alert_id is None:
+        if not idempotency_key:
+            raise Problem(422, "Validation Error",
+                          "id: required (or send an Idempotency-Key header)",
+                          kind="validation-error")  # fmt: skip
+        alert_id = "idem-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+    if alert_in.window_end <= alert_in.window_start:
+        raise Problem(422, "Validation Error", "window_end: must be after window_start",
+                      kind="validation-error")  # fmt: skip
+    return Alert(tenant=tenant, **{**alert_in.model_dump(), "id": alert_id})
+
+
+ALERT_BODY_SCHEMA = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/AlertIn"},
+        {"$ref": "#/components/schemas/AlertRef"},
+    ]
+}
+
+
+@router.post(
+    "/alerts",
+    status_code=202,
+    response_model=Submitted,
+    summary="Investigate an alert (idempotent: the same alert id never starts a second workflow)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ALERT_BODY_SCHEMA}},
+        }
+    },
+)
+async def submit_alert(
+    services: ServicesDep,
+    tenant: CurrentTenant,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
+) -> Submitted:
+    try:
+        payload = await request.json()
+    except ValueError as exc:  # JSONDecodeError and undecodable bytes
+        raise bad_request(f"body: not valid JSON ({exc})") from exc
+    alert = resolve_alert(tenant, payload, idempotency_key)
+    api_logging.bind(alert_id=alert.id, workflow_id=workflow_id_for(tenant, alert.id))
+    services.submissions.acquire(tenant)
+    started = await services.investigations.start(alert)
+    metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
+    api_logging.bind(run_id=started.run_id)
+    return Submitted(
+        id=alert.id,
+        status="submitted" if started.created else "existing",
+        created=started.created,
+        links=links_for(services, tenant, alert.id),
+    )
+
+
+@router.get("/alerts", summary="List this tenant's investigations (Temporal visibility)")
+async def list_alerts(
+    services: ServicesDep,
+    tenant: CurrentTenant,
+    status: ListStatus | None = None,
+    type: AlertType | None = None,
+    disposition: Disposition | None = None,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    next_page_token: Annotated[str | None, Query(max_length=4096)] = None,
+) -> dict[str, Any]:
+    try:
+        listing = await services.investigations.list(
+            tenant, status=status, alert_type=type, disposition=disposition,
+            page_size=page_size, page_token=next_page_token,
+        )  # fmt: skip
+    except InvalidPageToken as exc:
+        raise bad_request(f"next_page_token: {exc}") from exc
+    return {"items": listing.items, "next_page_token": listing.next_page_token}
+
+
+@router.get("/demo-alerts", summary="Alerts in the store, for the UI's picker")
+async def demo_alerts(tenant: CurrentTenant) -> list[Alert]:
+    return [a for a in Store.open().list_alerts() if a.tenant == tenant]
+
+
+@router.get(
+    "/alerts/{alert_id}", summary="The investigation's current state (TaskSnapshot) and links"
+)
+async def get_alert(
+    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+) -> dict[str, Any]:
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    snapshot = await services.investigations.snapshot(tenant, alert_id)
+    return {
+        "id": alert_id,
+        "status": snapshot.state.value,
+        **snapshot.model_dump(mode="json"),
+        "links": links_for(services, tenant, alert_id).model_dump(),
+    }
+
+
+@router.post("/alerts/{alert_id}/cancel", status_code=202, summary="Cancel a running investigation")
+async def cancel_alert(
+    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+) -> dict[str, Any]:
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    await services.investigations.cancel(tenant, alert_id)
+    return {"id": alert_id, "status": "canceling"}
+
+
+@router.post("/alerts/{alert_id}/answer", summary="Answer the question a specialist is waiting on")
+async def answer_alert(
+    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId, body: AnswerIn
+) -> dict[str, Any]:
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    await services.investigations.answer(tenant, alert_id, Answer(agent=body.agent, text=body.text))
+    return {"id": alert_id, "status": "answered"}
+
+
+@router.post(
+    "/alerts/{alert_id}/retry", status_code=202,
+    summary="Retry a failed, canceled or timed-out investigation (completed findings are reused)",
+)  # fmt: skip
+async def retry_alert(
+    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+) -> dict[str, Any]:
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    services.submissions.acquire(tenant)
+    snapshot = await services.investigations.retry(tenant, alert_id)
+    return {"id": alert_id, "status": "retrying", "run": snapshot.run + 1}
+
+
+@router.post(
+    "/alerts/{alert_id}/stream-token", response_model=StreamToken,
+    summary="A short-lived token for ?token= on the events route (EventSource cannot send headers)",
+)  # fmt: skip
+async def stream_token(
+    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+) -> StreamToken:
+    await services.investigations.describe(tenant, alert_id)  # 404 for unknown/foreign alerts
+    token, expires = services.stream_tokens.mint(tenant, alert_id)
+    return StreamToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))

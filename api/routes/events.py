@@ -1,0 +1,156 @@
+"""SSE: an investigation's events, resumable by offset.
+
+Each frame is `id: <offset>`, `event: <type>`, `data: <ProgressEvent json>`. A client
+resumes with `Last-Event-ID: N` (or `?after=N`) and receives N+1 onwards, each offset
+exactly once. Comments are sent as heartbeats; the response ends after the terminal
+event. Reading goes through this process's fan-out, never straight to Temporal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from api import logging as api_logging
+from api import metrics
+from api.auth import StreamTokenError
+from api.deps import AlertId, Services, ServicesDep, tenant_from_header
+from api.fanout import StreamFailed, ViewerLagged
+from api.investigations import workflow_id_for
+from api.problems import Problem, bad_request, unauthorized
+from surveil.events import ProgressEvent
+from surveil.tasks import TERMINAL_TASK_STATES
+
+router = APIRouter(prefix="/api", tags=["events"])
+
+RECONNECT_MS = 1000  # the browser's EventSource reconnect delay after a cut
+
+
+def parse_resume_point(last_event_id: str | None, after: str | None) -> int | None:
+    """The last offset the client has, from Last-Event-ID (preferred) or ?after=."""
+    for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
+        if raw is None or raw.strip() == "":
+            continue
+        text = raw.strip()
+        if not text.lstrip("-").isdigit():
+            raise bad_request(f"{name}: {raw!r} is not an event offset (a non-negative integer)")
+        value = int(text)
+        if value < 0:
+            raise bad_request(f"{name}: {value} is negative; offsets start at 0")
+        return value
+    return None
+
+
+def authorize_stream(
+    services: Services, alert_id: str, authorization: str | None, token: str | None
+) -> str:
+    tenant = tenant_from_header(services, authorization)
+    if tenant is not None:
+        return tenant
+    if token:
+        try:
+            return services.stream_tokens.verify(token, alert_id)
+        except StreamTokenError as exc:
+            if exc.status == 404:
+                raise Problem(404, "Not Found", "alert not found", kind="not-found") from exc
+            raise unauthorized(exc.detail) from exc
+    raise unauthorized("send 'Authorization: Bearer <token>' or ?token=<stream token>")
+
+
+def frame(offset: int, event: ProgressEvent, *, first: bool) -> ServerSentEvent:
+    return ServerSentEvent(
+        data=event.model_dump_json(),
+        event=event.type.value,
+        id=str(offset),
+        retry=RECONNECT_MS if first else None,
+    )
+
+
+@router.get(
+    "/alerts/{alert_id}/events",
+    summary="Server-Sent Events of the investigation (resume with Last-Event-ID or ?after=)",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        204: {"description": "already finished"},
+    },
+)
+async def stream_events(
+    request: Request,
+    services: ServicesDep,
+    alert_id: AlertId,
+    after: Annotated[str | None, Query(description="Resume after this offset")] = None,
+    token: Annotated[str | None, Query(description="Stream token (see /stream-token)")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    tenant = authorize_stream(services, alert_id, authorization, token)
+    resume_after = parse_resume_point(last_event_id, after)
+    workflow_id = workflow_id_for(tenant, alert_id)
+    api_logging.bind(tenant=tenant, alert_id=alert_id, workflow_id=workflow_id)
+
+    next_offset = await services.investigations.next_offset(tenant, alert_id)  # 404 if unknown
+    from_offset = 0 if resume_after is None else resume_after + 1
+    if from_offset > next_offset:
+        raise bad_request(
+            f"Last-Event-ID: {resume_after} is past the end of the stream "
+            f"(the last offset is {next_offset - 1})"
+        )
+    if from_offset == next_offset and resume_after is not None:
+        snapshot = await services.investigations.snapshot(tenant, alert_id)
+        if snapshot.state in TERMINAL_TASK_STATES:
+            # 204 tells EventSource the stream is over: it stops reconnecting.
+            return Response(status_code=204)
+
+    services.streams.reserve(tenant)
+    if resume_after is not None:
+        metrics.RECONNECTIONS.labels(transport="sse").inc()
+    return EventSourceResponse(
+        _frames(services, tenant, workflow_id, from_offset),
+        ping=services.settings.sse_heartbeat_s,
+        send_timeout=30,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _frames(
+    services: Services, tenant: str, workflow_id: str, from_offset: int
+) -> AsyncIterator[ServerSentEvent]:
+    metrics.ACTIVE_STREAMS.labels(transport="sse").inc()
+    opened = time.monotonic()
+    written = 0
+    ended = "client"
+    try:
+        async for offset, event in services.hub.subscribe(workflow_id, from_offset):
+            yield frame(offset, event, first=written == 0)
+            written += 1
+            metrics.EMIT_TO_WRITE.observe(max(0.0, time.time() - event.timestamp.timestamp()))
+            if event.is_terminal:
+                ended = "terminal"
+        else:
+            if ended != "terminal":
+                ended = "stream-ended"
+    except ViewerLagged:
+        ended = "lagged"
+    except StreamFailed:
+        ended = "upstream"
+    finally:
+        services.streams.release(tenant)
+        metrics.ACTIVE_STREAMS.labels(transport="sse").dec()
+        metrics.STREAM_DURATION.labels(transport="sse").observe(time.monotonic() - opened)
+        metrics.EVENTS_PER_STREAM.labels(transport="sse").observe(written)
+        if ended not in ("terminal", "stream-ended"):
+            metrics.EARLY_DISCONNECTS.labels(transport="sse", reason=ended).inc()
+
+
+def record_outcome(event: ProgressEvent) -> None:
+    data = event.data or {}
+    disposition = data.get("disposition") or (data.get("determination") or {}).get("disposition")
+    metrics.INVESTIGATIONS.labels(
+        status=str(data.get("state")), disposition=str(disposition or "none")
+    ).inc()

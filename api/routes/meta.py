@@ -1,0 +1,41 @@
+"""Who am I, public config, health and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentTenant, ServicesDep
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/api/me", summary="The tenant the bearer token belongs to")
+async def me(tenant: CurrentTenant) -> dict[str, str]:
+    return {"tenant": tenant}
+
+
+@router.get("/api/config", summary="Public configuration for the UI (no auth)")
+async def config(services: ServicesDep) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "dev_mode": services.tokens.dev_mode,
+        "temporal_ui_url": services.settings.temporal_ui_url,
+    }
+    if services.tokens.dev_mode:
+        # Dev mode only: the UI signs itself in. A deployment with tokens never reveals one.
+        body["dev_token"] = services.tokens.dev_token
+    return body
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Temporal is reachable")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    if await services.investigations.ping():
+        return JSONResponse({"status": "ready", "temporal": "reachable"})
+    return JSONResponse({"status": "not ready", "temporal": "unreachable"}, status_code=503)

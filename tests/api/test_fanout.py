@@ -1,0 +1,129 @@
+"""The per-process fan-out (no Temporal: a scripted in-memory stream stands in for it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.fanout import StreamHub, StreamItem, ViewerLagged
+from surveil.events import EventType, ProgressEvent
+
+
+def step(n: int) -> ProgressEvent:
+    return ProgressEvent(type=EventType.step_progress, step=f"s{n}")
+
+
+TERMINAL = ProgressEvent(type=EventType.status, data={"state": "completed"})
+
+
+class ScriptedStream:
+    """An append-only stream; each subscription is counted like a Temporal one."""
+
+    def __init__(self) -> None:
+        self.items: list[ProgressEvent] = []
+        self.grew = asyncio.Condition()
+        self.subscriptions = 0
+
+    async def append(self, *events: ProgressEvent) -> None:
+        async with self.grew:
+            self.items.extend(events)
+            self.grew.notify_all()
+
+    async def source(self, key: str, from_offset: int) -> AsyncIterator[StreamItem]:
+        self.subscriptions += 1
+        offset = from_offset
+        while True:
+            async with self.grew:
+                await self.grew.wait_for(lambda at=offset: len(self.items) > at)
+                batch = self.items[offset:]
+            for event in batch:
+                yield offset, event
+                offset += 1
+                if event.is_terminal:
+                    return
+
+
+async def collect(hub: StreamHub, from_offset: int = 0) -> list[int]:
+    return [offset async for offset, _ in hub.subscribe("wf", from_offset)]
+
+
+async def test_viewers_share_one_subscription_and_each_sees_every_offset_once() -> None:
+    stream = ScriptedStream()
+    hub = StreamHub(stream.source)
+    viewers = [asyncio.create_task(collect(hub)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    for n in range(50):
+        await stream.append(step(n))
+    late = asyncio.create_task(collect(hub, 10))  # a resumer joining mid-stream
+    await asyncio.sleep(0.01)
+    await stream.append(step(50), TERMINAL)
+    results = await asyncio.wait_for(asyncio.gather(*viewers, late), 5)
+    for got in results[:5]:
+        assert got == list(range(52))
+    assert results[5] == list(range(10, 52))
+    assert stream.subscriptions == 1
+
+
+async def test_resumer_older_than_the_buffer_is_backfilled_without_gap_or_repeat() -> None:
+    stream = ScriptedStream()
+    await stream.append(*(step(n) for n in range(30)))
+    hub = StreamHub(stream.source, replay_limit=5)
+    first = asyncio.create_task(collect(hub, 20))
+    await asyncio.sleep(0.01)
+    assert hub.channel("wf").base > 3
+    resumer = asyncio.create_task(collect(hub, 3))
+    await asyncio.sleep(0.01)
+    await stream.append(step(30), TERMINAL)
+    assert await asyncio.wait_for(resumer, 5) == list(range(3, 32))
+    assert await asyncio.wait_for(first, 5) == list(range(20, 32))
+
+
+async def test_slow_viewer_is_disconnected_after_draining_what_it_had() -> None:
+    stream = ScriptedStream()
+    hub = StreamHub(stream.source, max_queue=3)
+    received: list[int] = []
+    stalled = asyncio.Event()
+
+    async def slow() -> None:
+        async for offset, _ in hub.subscribe("wf", 0):
+            received.append(offset)
+            await stalled.wait()
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.01)
+    await stream.append(*(step(n) for n in range(10)))
+    await asyncio.sleep(0.01)
+    stalled.set()
+    with pytest.raises(ViewerLagged):
+        await asyncio.wait_for(task, 5)
+    assert received == list(range(len(received)))  # in order, nothing skipped before the cut
+    resumed = asyncio.create_task(collect(hub, received[-1] + 1))
+    await stream.append(TERMINAL)
+    assert await asyncio.wait_for(resumed, 5) == list(range(received[-1] + 1, 11))
+
+
+async def test_subscription_closes_when_the_last_viewer_leaves() -> None:
+    stream = ScriptedStream()
+    hub = StreamHub(stream.source, linger_s=0.05)
+    await stream.append(step(0))
+    iterator = hub.subscribe("wf", 0)
+    assert (await anext(iterator))[0] == 0
+    await iterator.aclose()
+    await asyncio.sleep(0.2)
+    assert hub.channel_count == 0
+
+
+async def test_reconnect_within_linger_reuses_the_buffer() -> None:
+    stream = ScriptedStream()
+    hub = StreamHub(stream.source, linger_s=5)
+    await stream.append(step(0), step(1))
+    iterator = hub.subscribe("wf", 0)
+    await anext(iterator)
+    await iterator.aclose()
+    again = asyncio.create_task(collect(hub, 0))
+    await asyncio.sleep(0.01)
+    await stream.append(TERMINAL)
+    assert await asyncio.wait_for(again, 5) == [0, 1, 2]
+    assert stream.subscriptions == 1
