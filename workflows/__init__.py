@@ -1,0 +1,1 @@
+"""Temporal workflows (deterministic code only) and the worker entry point."""

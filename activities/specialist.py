@@ -1,0 +1,227 @@
+"""`run_specialist`: the activity that is an A2A client of one specialist agent.
+
+It streams the specialist's A2A task and relays each event into the workflow's
+stream, heartbeating its position. A retried attempt (worker killed, agent
+restarted, stream cut) finds where the relay stopped and picks the same A2A task up
+again — `tasks/get`, then `tasks/resubscribe` while it still runs — or starts the
+analysis over when the agent lost it, relaying nothing twice and saying in the
+stream what happened. When the agent asks the analyst a question the activity
+returns it; the workflow waits for the answer and runs this activity again with it.
+
+Cancelling the activity stops the relay only; the A2A task keeps running so a later
+attempt (after a continue-as-new, say) can resume it. `cancel_specialist_task`
+cancels the analysis itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from a2a.client import Client, ClientConfig, ClientFactory
+from a2a.types import (
+    CancelTaskRequest,
+    GetTaskRequest,
+    SendMessageRequest,
+    StreamResponse,
+    SubscribeToTaskRequest,
+    Task,
+    TaskState,
+)
+from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import CancelSpecialistInput, SpecialistInput, SpecialistOutcome
+from activities.relay import EventRelay, recovered_position
+from agents.a2a_events import (
+    PAUSED_STATES,
+    TERMINAL_STATES,
+    alert_message,
+    answer_message,
+    events_in,
+    finding_in,
+    state_of,
+)
+from agents.server import specialist_spec
+from surveil.events import EventType, ProgressEvent
+from surveil.models import Finding
+from surveil.settings import get_settings
+from surveil.tasks import Question
+
+# Connecting and plain requests time out; a stream may stay silent for as long as the
+# agent thinks (the heartbeat timeout, not a read timeout, notices a dead worker).
+_HTTP_TIMEOUT = httpx.Timeout(10.0, read=None)
+
+
+@activity.defn
+async def run_specialist(inp: SpecialistInput) -> SpecialistOutcome:
+    position = inp.position
+    if activity.info().attempt > 1:
+        position = await recovered_position(position)
+    url = specialist_spec(inp.agent).url(get_settings())
+    async with EventRelay(position) as relay, _a2a_client(url) as client:
+        return await _SpecialistTask(inp, client, relay).follow()
+
+
+@activity.defn
+async def cancel_specialist_task(inp: CancelSpecialistInput) -> None:
+    """Ask the specialist to stop an analysis nobody waits for any more."""
+    url = specialist_spec(inp.agent).url(get_settings())
+    async with _a2a_client(url) as client:
+        try:
+            await client.cancel_task(CancelTaskRequest(id=inp.a2a_task_id))
+        except (TaskNotFoundError, TaskNotCancelableError):
+            activity.logger.info("task %s of %s already gone", inp.a2a_task_id, inp.agent)
+
+
+@asynccontextmanager
+async def _a2a_client(url: str) -> AsyncIterator[Client]:
+    async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as http:
+        client = await ClientFactory(
+            ClientConfig(streaming=True, httpx_client=http)
+        ).create_from_url(url)
+        try:
+            yield client
+        finally:
+            await client.close()
+
+
+class _SpecialistTask:
+    """Follows one specialist's A2A task until it has a finding or a question."""
+
+    def __init__(self, inp: SpecialistInput, client: Client, relay: EventRelay) -> None:
+        self.inp = inp
+        self.client = client
+        self.relay = relay
+        self.finding: Finding | None = None
+        self.question: Question | None = None
+        self.error: str | None = None
+        self.announced_resume = activity.info().attempt == 1
+
+    @property
+    def agent(self) -> str:
+        return self.relay.position.agent
+
+    async def follow(self) -> SpecialistOutcome:
+        answer_pending = self.inp.answer is not None or self.inp.answer_expired
+        while True:
+            position = self.relay.position
+            if position.a2a_task_id is None:
+                state = await self._consume(self._start())
+            else:
+                task = await self._get_task(position.a2a_task_id)
+                if task is None:
+                    await self.relay.announce(
+                        f"{self.agent} lost its analysis (the agent restarted); "
+                        "the specialist restarted the analysis",
+                        restarted=True,
+                    )
+                    position.a2a_task_id = None
+                    answer_pending = False  # the new task asks its question again
+                    continue
+                state = await self._absorb(task)
+                if state == TaskState.TASK_STATE_INPUT_REQUIRED and answer_pending:
+                    await self._announce_resume()
+                    answer_pending = False
+                    state = await self._consume(self._send_answer(task))
+                elif state not in TERMINAL_STATES and state not in PAUSED_STATES:
+                    await self._announce_resume()
+                    state = await self._consume(
+                        self.client.subscribe(SubscribeToTaskRequest(id=task.id))
+                    )
+            if state in TERMINAL_STATES or state in PAUSED_STATES:
+                return self._outcome(state)
+            # The stream ended without an outcome (agent evicted a slow reader, or the
+            # connection dropped): look at the task again.
+
+    def _start(self) -> AsyncIterator[StreamResponse]:
+        position = self.relay.position
+        position.seq_base = position.next_base  # a new task numbers its events from 0
+        return self.client.send_message(SendMessageRequest(message=alert_message(self.inp.alert)))
+
+    def _send_answer(self, task: Task) -> AsyncIterator[StreamResponse]:
+        answer = None if self.inp.answer_expired else self.inp.answer
+        message = answer_message(answer, task_id=task.id, context_id=task.context_id)
+        return self.client.send_message(SendMessageRequest(message=message))
+
+    async def _get_task(self, task_id: str) -> Task | None:
+        try:
+            return await self.client.get_task(GetTaskRequest(id=task_id))
+        except TaskNotFoundError:
+            return None
+
+    async def _announce_resume(self) -> None:
+        if self.announced_resume:
+            return
+        self.announced_resume = True
+        step = self.relay.position.last_seq - self.relay.position.seq_base + 1
+        await self.relay.announce(
+            f"worker restarted, resumed {self.agent} at step {step}", resumed_at=step
+        )
+
+    async def _consume(self, stream: AsyncIterator[StreamResponse]) -> TaskState | None:
+        """Relay a stream until the task pauses or ends; None if the stream is cut."""
+        async for response in stream:
+            state = await self._absorb_response(response)
+            if state in TERMINAL_STATES or state in PAUSED_STATES:
+                return state
+        return None
+
+    async def _absorb(self, task: Task) -> TaskState:
+        response = StreamResponse()
+        response.task.CopyFrom(task)
+        state = await self._absorb_response(response)
+        assert state is not None
+        return state
+
+    async def _absorb_response(self, response: StreamResponse) -> TaskState | None:
+        await self._learn_task(response)
+        for event in events_in(response):
+            await self._take(event)
+        finding = finding_in(response)
+        if finding is not None:
+            self.finding = finding
+        return state_of(response)
+
+    async def _learn_task(self, response: StreamResponse) -> None:
+        position = self.relay.position
+        if position.a2a_task_id is not None:
+            return
+        if response.HasField("task"):
+            task_id, context_id = response.task.id, response.task.context_id
+        elif response.HasField("status_update"):
+            task_id, context_id = response.status_update.task_id, response.status_update.context_id
+        else:
+            return
+        position.a2a_task_id, position.a2a_context_id = task_id, context_id
+        await self.relay.announce(f"{self.agent} started its analysis", started=True)
+
+    async def _take(self, event: ProgressEvent) -> None:
+        await self.relay.relay(event)
+        # Read even when an earlier attempt relayed it: the outcome depends on it.
+        if event.type == EventType.input_required:
+            data = event.data or {}
+            self.question = Question(
+                agent=self.agent,
+                text=str(data.get("question") or event.text or ""),
+                options=[str(o) for o in data.get("options", [])],
+            )
+        elif event.type == EventType.error:
+            self.error = event.text or "the specialist failed"
+
+    def _outcome(self, state: TaskState) -> SpecialistOutcome:
+        position = self.relay.position
+        if state == TaskState.TASK_STATE_COMPLETED and self.finding is not None:
+            return SpecialistOutcome(finding=self.finding, position=position)
+        if state == TaskState.TASK_STATE_INPUT_REQUIRED:
+            question = self.question or Question(agent=self.agent, text="(question not relayed)")
+            return SpecialistOutcome(question=question, position=position)
+        name = TaskState.Name(state).removeprefix("TASK_STATE_").lower()
+        # The agent decided; running the same analysis again would decide the same.
+        raise ApplicationError(
+            f"{self.agent} {name}: {self.error or 'no finding'}",
+            type="SpecialistFailed",
+            non_retryable=True,
+        )

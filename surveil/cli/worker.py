@@ -1,0 +1,30 @@
+"""`surveil worker`: run investigations (the workflow and its activities)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run the Temporal worker (investigations and their activities)",
+        description="Poll the Temporal task queue (SURVEIL_TEMPORAL_*) and run investigations. "
+        "SIGTERM or Ctrl-C stops it gracefully.",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from workflows.worker import run_worker
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_worker())
+    return 0
