@@ -119,6 +119,16 @@ def abnormal_return(move: PriceMove | None, thresholds: Thresholds) -> Evidence:
     )
 
 
+def position_direction(
+    legs: pd.DataFrame, at: datetime, move: PriceMove | None, thresholds: Thresholds
+) -> int:
+    """+1 to look at buying, -1 at selling: the way an abnormal move went, else the way the
+    account itself traded in the lookback (so its position is judged on its own terms)."""
+    if move is not None and abs(move.z) >= thresholds.insider_abnormal_return_z:
+        return move.direction
+    return -1 if _lookback(legs, at, thresholds)["signed_quantity"].sum() < 0 else 1
+
+
 def _lookback(legs: pd.DataFrame, at: datetime, thresholds: Thresholds) -> pd.DataFrame:
     start = at - timedelta(days=thresholds.insider_lookback_days)
     return legs[(legs["timestamp"] >= start) & (legs["timestamp"] < at)]
