@@ -9,9 +9,9 @@ name) turns token streaming off, and the text then reaches the stream as one mes
 from __future__ import annotations
 
 import re
+import sys
 
 from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI
 
 from agents.offline_model import OFFLINE_MODEL_LABEL, OfflineAnalystModel
 from surveil.settings import Settings, get_settings
@@ -32,6 +32,9 @@ def get_chat_model(settings: Settings | None = None) -> BaseChatModel:
     settings = settings or get_settings()
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
         return OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)
+    # Imported here: langchain_openai takes seconds to import, and offline runs never need it.
+    from langchain_openai import ChatOpenAI
+
     return ChatOpenAI(
         model=settings.llm_model,
         api_key=settings.openai_api_key,
@@ -47,7 +50,9 @@ def model_label(model: BaseChatModel) -> str:
     """Who wrote a narrative, for the report: model name and endpoint, or the offline model."""
     if isinstance(model, OfflineAnalystModel):
         return OFFLINE_MODEL_LABEL
-    if isinstance(model, ChatOpenAI):
+    # Only a model made after langchain_openai was imported can be a ChatOpenAI.
+    openai_models = sys.modules.get("langchain_openai")
+    if openai_models is not None and isinstance(model, openai_models.ChatOpenAI):
         label = f"{model.model_name} via {model.openai_api_base or OPENAI_DEFAULT_BASE_URL}"
         return label + (" (not streamed)" if model.disable_streaming is True else "")
     return type(model).__name__

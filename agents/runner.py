@@ -9,7 +9,7 @@ so a token, a step or a question looks the same wherever it is watched:
   whose step is the node that called the LLM.
 - an `__interrupt__` in `updates` is a question for the analyst; it becomes one
   `input_required` event, the last one of the run. Resume with
-  `GraphRun(graph, Command(resume=answer), thread_id=<same thread>)`.
+  `GraphRun(graph, resume_command(answer), thread_id=<same thread>)`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ from surveil.events import EventType, ProgressEvent
 _INTERRUPT = "__interrupt__"
 # "values" is for `run.values` only; it adds no events.
 _STREAM_MODES = ["custom", "updates", "messages", "values"]
+
+
+def resume_command(answer: str | None) -> Command:
+    """The input that resumes a graph paused on a question with the analyst's answer.
+
+    LangGraph reads `Command(resume=None)` as "no resume at all" and refuses it, so
+    "nobody answered in time" resumes with `{"answer": None}`, which the graphs accept.
+    """
+    return Command(resume=answer if answer is not None else {"answer": None})
 
 
 class GraphEventError(ValueError):

@@ -16,11 +16,9 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph.types import Command
-
 from agents.checkpointing import memory_checkpointer
 from agents.orchestrator.graph import build_synthesis_graph, build_triage_graph
-from agents.runner import GraphRun
+from agents.runner import GraphRun, resume_command
 from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
 from surveil.models import Alert, Determination, Finding
 from surveil.settings import get_settings
@@ -183,7 +181,7 @@ async def _specialist_finding(
                 answer=answer,
             )
         )
-        graph_input = Command(resume=answer)
+        graph_input = resume_command(answer)
     finding = Finding.model_validate(run.values["finding"])
     if not finding_emitted:  # every consumer expects the finding as an event
         await emit(
