@@ -93,7 +93,7 @@ async def start_investigation(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
     except WorkflowAlreadyStartedError:  # finished before: attach to it
-        return client.get_workflow_handle(workflow_id)
+        return client.get_workflow_handle_for(AlertInvestigationWorkflow.run, workflow_id)
     return handle
 
 
@@ -132,7 +132,7 @@ async def retry_investigation(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
     except WorkflowAlreadyStartedError:
-        return client.get_workflow_handle(workflow_id)
+        return client.get_workflow_handle_for(AlertInvestigationWorkflow.run, workflow_id)
 
 
 async def events(
@@ -155,6 +155,6 @@ async def events(
 async def result_snapshot(handle: WorkflowHandle) -> TaskSnapshot:
     """The final snapshot, also of a failed run (whose result is an error)."""
     try:
-        return await handle.result(result_type=TaskSnapshot)
+        return TaskSnapshot.model_validate(await handle.result())
     except WorkflowFailureError:
         return await handle.query(SNAPSHOT_QUERY, result_type=TaskSnapshot)

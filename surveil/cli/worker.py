@@ -26,5 +26,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Per-request chatter of the A2A and HTTP clients (a full agent card per call).
+    for noisy in ("httpx", "a2a"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     asyncio.run(run_worker())
     return 0

@@ -17,6 +17,7 @@ from surveil.processes import (
     kill_process,
     start_process,
     stop_process,
+    temporal_binary,
     temporal_dev_server_args,
     wait_for_port,
 )
@@ -91,6 +92,23 @@ class Stack:
             check=check,
             timeout=timeout,
         )
+
+    def temporal_cli(self, *args: str) -> str:
+        """Run the `temporal` CLI against this stack's server; its stdout."""
+        return subprocess.run(
+            [
+                temporal_binary(),
+                *args,
+                "--address",
+                self.temporal_address,
+                "--namespace",
+                "default",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
 
     # -- individual pieces -------------------------------------------------
 

@@ -1,0 +1,136 @@
+"""The investigation workflow against a real Temporal dev server and real agents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
+
+from surveil.models import Alert, Determination
+from surveil.store import Store
+from surveil.tasks import Answer, TaskSnapshot, TaskState
+from tests.support.investigations import client_for, collect, duplicated_relays, terminal
+from tests.support.stack import Stack
+from workflows.client import NotRetryable, retry_investigation, start_investigation
+from workflows.investigation import (
+    ANSWER_UPDATE,
+    CANCEL_SIGNAL,
+    SNAPSHOT_QUERY,
+    AlertInvestigationWorkflow,
+    InvestigationInput,
+)
+
+
+BOTH_SPECIALISTS = "ALR-007-08"  # type unknown: triage sends it to both, in parallel
+WASH = "ALR-007-01"
+
+
+def in_process_determination(stack: Stack, alert_id: str) -> Determination:
+    out = stack.surveil("investigate", alert_id, "--json").stdout
+    return Determination.model_validate_json(out)
+
+
+def same_decision(a: Determination, b: Determination) -> None:
+    assert (a.disposition, a.confidence, a.reasons) == (b.disposition, b.confidence, b.reasons)
+    assert [(f.specialist, f.score) for f in a.findings] == [
+        (f.specialist, f.score) for f in b.findings
+    ]
+
+
+def alert(stack: Stack, alert_id: str, *, fresh: bool = False) -> Alert:
+    """A demo alert; `fresh` puts it in a new tenant so it gets its own workflow."""
+    found = Store(stack.home / "surveil.db").get_alert(alert_id)
+    assert found is not None
+    return found.model_copy(update={"tenant": f"t{uuid.uuid4().hex[:8]}"}) if fresh else found
+
+
+async def test_demo_alert_streams_contiguous_offsets_and_decides_like_in_process(stack: Stack):
+    client = await client_for(stack)
+    handle = await start_investigation(client, alert(stack, BOTH_SPECIALISTS))
+    items = await collect(client, handle.id)
+
+    assert [offset for offset, _ in items] == list(range(len(items)))
+    assert duplicated_relays(items) == []
+    agents = {event.agent for _, event in items}
+    assert {"orchestrator", "insider_trading", "wash_trade"} <= agents
+    final = terminal(items)
+    assert final.data["state"] == "completed"
+    streamed = Determination.model_validate(final.data["determination"])
+    same_decision(streamed, in_process_determination(stack, BOTH_SPECIALISTS))
+
+    snapshot = await handle.query(SNAPSHOT_QUERY, result_type=TaskSnapshot)
+    assert snapshot.state == TaskState.completed
+    assert snapshot.last_offset == items[-1][0]
+    assert {a.agent: a.status for a in snapshot.agents}["wash_trade"] == "done"
+    assert all(step.status == "done" for a in snapshot.agents for step in a.steps)
+
+
+async def test_investigation_is_found_by_its_search_attributes(stack: Stack):
+    client = await client_for(stack)
+    handle = await start_investigation(client, alert(stack, WASH))
+    await handle.result()
+    query = f'AlertType="wash_trade" AND AccountId="{alert(stack, WASH).account}"'
+    deadline = time.monotonic() + 15
+    while True:  # visibility is eventually consistent
+        listed = stack.temporal_cli("workflow", "list", "--query", query, "-o", "json")
+        ids = [w["execution"]["workflowId"] for w in json.loads(listed or "[]")]
+        if handle.id in ids or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert handle.id in ids
+    described = await handle.describe()
+    disposition = described.search_attributes.get("Disposition")
+    assert disposition and disposition[0] in {"escalate", "close_false_positive", "needs_review"}
+
+
+async def test_answer_is_rejected_when_no_question_is_pending(stack: Stack):
+    client = await client_for(stack)
+    handle = await start_investigation(client, alert(stack, WASH, fresh=True))
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await handle.execute_update(ANSWER_UPDATE, Answer(agent="wash_trade", text="yes"))
+    assert "no question" in str(failure.value.cause)
+
+
+async def test_continue_as_new_mid_investigation_keeps_offsets_seqs_and_decision(stack: Stack):
+    client = await client_for(stack)
+    workflow_id = f"alert-test-can-{uuid.uuid4().hex[:8]}"
+    inp = InvestigationInput(alert=alert(stack, BOTH_SPECIALISTS), max_history_events=60)
+    handle = await client.start_workflow(
+        AlertInvestigationWorkflow.run, inp, id=workflow_id, task_queue="surveil-investigations"
+    )
+    items = await collect(client, workflow_id)
+
+    assert [offset for offset, _ in items] == list(range(len(items)))
+    assert duplicated_relays(items) == []
+    first_run = client.get_workflow_handle(workflow_id, run_id=handle.first_execution_run_id)
+    assert (await first_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+    streamed = Determination.model_validate(terminal(items).data["determination"])
+    same_decision(streamed, in_process_determination(stack, BOTH_SPECIALISTS))
+
+
+async def test_canceled_investigation_retries_as_next_run_with_higher_offsets(stack: Stack):
+    client = await client_for(stack)
+    the_alert = alert(stack, WASH, fresh=True)
+    handle = await start_investigation(client, the_alert)
+    await handle.signal(CANCEL_SIGNAL)
+    first = await collect(client, handle.id)
+    assert terminal(first).data["state"] == "canceled"
+
+    await retry_investigation(client, the_alert.tenant, the_alert.id)
+    with pytest.raises(NotRetryable, match="still"):  # the retry is running
+        await retry_investigation(client, the_alert.tenant, the_alert.id)
+    second = await collect(client, handle.id, from_offset=first[-1][0] + 1)
+
+    assert second[0][0] == first[-1][0] + 1
+    assert [o for o, _ in second] == list(range(second[0][0], second[-1][0] + 1))
+    assert duplicated_relays(first + second) == []
+    final = terminal(second)
+    assert final.data["state"] == "completed" and final.data["run"] == 2
+    snapshot = await client.get_workflow_handle(handle.id).query(
+        SNAPSHOT_QUERY, result_type=TaskSnapshot
+    )
+    assert snapshot.run == 2 and snapshot.state == TaskState.completed
