@@ -24,7 +24,6 @@ from workflows.investigation import (
     InvestigationInput,
 )
 
-
 BOTH_SPECIALISTS = "ALR-007-08"  # type unknown: triage sends it to both, in parallel
 WASH = "ALR-007-01"
 
