@@ -280,6 +280,9 @@ async def test_streamed_investigation_numbers_every_event_and_ends_with_a_findin
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     assert finding_from_task(task) == finding
     assert task_events(task) == seen.events  # the history holds every event, unchanged
+    recent = await client.get_task(GetTaskRequest(id=seen.task_id, history_length=3))
+    assert len(recent.history) == 3  # history_length trims the oldest entries
+    assert task_events(recent) == seen.events[-4:]  # 3 from history + the final status
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -299,8 +302,9 @@ async def test_reconnecting_client_recovers_every_event_exactly_once(
     missed = [e for e in task_events(task) if e.seq > last_seq]
     relayed += missed
     resumed = await stream(client.subscribe(SubscribeToTaskRequest(id=first.task_id)))
-    duplicates = [e for e in resumed.events if e.seq <= relayed[-1].seq]
-    relayed += [e for e in resumed.events if e.seq > relayed[-1].seq]
+    duplicates = []
+    for event in resumed.events:  # the snapshot, then live events that may repeat it
+        (relayed if event.seq > relayed[-1].seq else duplicates).append(event)
 
     assert duplicates  # the resubscription starts with a snapshot of what exists
     assert contiguous([e.seq for e in relayed])
