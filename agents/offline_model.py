@@ -116,8 +116,9 @@ def _describe_evidence(item: dict[str, Any]) -> str:
         f"{item['name']} is {_number(float(item['value']))}{unit} against a threshold of "
         f"{_number(float(item['threshold']))}{unit}: {verdict}."
     )
-    if item.get("description"):
-        sentence += f" {str(item['description']).rstrip('.')}."
+    description = str(item.get("description") or "").strip().rstrip(".")
+    if description:
+        sentence += f" {description[0].upper()}{description[1:]}."
     return sentence
 
 

@@ -46,6 +46,10 @@ class _SpecialistDone:
     error: BaseException | None = None
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _status(state: str, text: str, agent: str = ORCHESTRATOR, **data: Any) -> ProgressEvent:
     return ProgressEvent(
         type=EventType.status, agent=agent, text=text, data={"state": state, **data}
@@ -80,7 +84,7 @@ async def investigate(
         determination = Determination.model_validate(synthesis.values["determination"])
     except Exception as exc:  # the stream must still end with a terminal event
         log.exception("investigation of alert %s failed", alert.id)
-        message = f"{type(exc).__name__}: {exc}"
+        message = _describe(exc)
         yield ProgressEvent(type=EventType.error, agent=ORCHESTRATOR, text=message)
         yield _status("failed", f"Investigation of alert {alert.id} failed", error=message)
         return
@@ -115,7 +119,9 @@ async def _run_specialists(
                 continue
             running -= 1
             if item.error is not None:
-                raise RuntimeError(f"specialist {item.agent} failed: {item.error}") from item.error
+                raise RuntimeError(
+                    f"specialist {item.agent} failed: {_describe(item.error)}"
+                ) from item.error
             assert item.finding is not None
             findings[item.agent] = item.finding
     finally:
@@ -137,7 +143,7 @@ async def _run_specialist(
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        await queue.put(ProgressEvent(type=EventType.error, agent=agent, text=str(exc)))
+        await queue.put(ProgressEvent(type=EventType.error, agent=agent, text=_describe(exc)))
         await queue.put(_SpecialistDone(agent, error=exc))
         return
     await queue.put(_SpecialistDone(agent, finding=finding))

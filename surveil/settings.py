@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     )
     llm_model: str = "gpt-4o-mini"
     llm_streaming: bool | None = None  # None: decide from the model name (o1-style => False)
-    offline_token_delay_ms: float = 60.0
+    offline_token_delay_ms: float = 150.0  # ~1 minute for a demo investigation; tests use 0
 
     # Investigation behaviour
     input_timeout_s: float = 120.0  # how long a specialist's question waits for an analyst

@@ -25,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.prompt import Prompt
+from rich.table import Column
 from rich.text import Text
 
 from surveil.events import EventType, ProgressEvent
@@ -42,12 +43,16 @@ _DISPOSITION_STYLE = {
 class LiveView:
     """Renders ProgressEvents; `handle` one at a time, show it with `rich.live.Live`."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, interactive: bool = False) -> None:
         self.console = console
+        self.interactive = interactive
         self.progress = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
+            TextColumn(
+                "{task.description}",
+                table_column=Column(max_width=48, no_wrap=True, overflow="ellipsis"),
+            ),
+            BarColumn(bar_width=20),
             TaskProgressColumn(),
             TimeElapsedColumn(),
             console=console,
@@ -99,7 +104,7 @@ class LiveView:
                 self.streams[key] = self.streams.get(key, "") + (event.text or "")
             case EventType.finding:
                 self._print_finding(event)
-            case EventType.input_required:
+            case EventType.input_required if not self.interactive:  # else the prompt asks
                 data = event.data or {}
                 options = ", ".join(data.get("options", []))
                 self.console.print(
@@ -176,7 +181,8 @@ async def run_live(alert: Alert, store: Any) -> int:
     from surveil.investigation import investigate
 
     console = Console()
-    view = LiveView(console)
+    interactive = sys.stdin.isatty()
+    view = LiveView(console, interactive=interactive)
     console.print(
         f"[bold]Investigating alert {alert.id}[/] ({alert.type.value}, account {alert.account}, "
         f"{alert.instrument}, {alert.window_start:%Y-%m-%d %H:%M} – {alert.window_end:%Y-%m-%d %H:%M})"
@@ -184,7 +190,7 @@ async def run_live(alert: Alert, store: Any) -> int:
     with Live(view, console=console, refresh_per_second=12) as live:
 
         async def ask_analyst(question: Question) -> str | None:
-            if not sys.stdin.isatty():
+            if not interactive:
                 return None
             view.held = []
             live.stop()
