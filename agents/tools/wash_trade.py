@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from surveil.models import Account, Evidence
@@ -39,45 +40,63 @@ def self_matches(legs: pd.DataFrame, thresholds: Thresholds) -> Evidence:
     )
 
 
-def find_round_trips(legs: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
-    """Buy/sell pairs of near-equal price and size within the time window, any counterparty.
-
-    Each leg is used once: every buy keeps its closest-in-time sell, then every sell its
-    closest buy (a greedy match, good enough to count round trips).
+def find_round_trips(
+    legs: pd.DataFrame, thresholds: Thresholds, per_counterparty: bool = False
+) -> pd.DataFrame:
+    """Round trips: a buy and a sell next to each other in the account's own sequence of
+    trades (or in its sequence with each counterparty), of near-equal price and size
+    within the time window. Each leg belongs to one round trip at most; in a run of
+    candidate neighbours (buy, sell, buy, sell …) they pair from the earliest on.
     """
-    buys = legs[legs["side"] == "buy"]
-    sells = legs[legs["side"] == "sell"]
-    pairs = buys.merge(sells, how="cross", suffixes=("_buy", "_sell"))
-    if pairs.empty:
-        return pd.DataFrame(columns=ROUND_TRIP_COLUMNS)
-    gap_minutes = (pairs["timestamp_sell"] - pairs["timestamp_buy"]).abs().dt.total_seconds() / 60
-    price_gap_pct = (pairs["price_sell"] - pairs["price_buy"]).abs() / pairs["price_buy"] * 100
-    size_gap_pct = (
-        (pairs["quantity_sell"] - pairs["quantity_buy"]).abs() / pairs["quantity_buy"] * 100
+    keys = (
+        ["counterparty", "timestamp", "trade_id"] if per_counterparty else ["timestamp", "trade_id"]
     )
-    pairs = pairs.assign(gap=gap_minutes)[
-        (gap_minutes <= thresholds.wash_window_minutes)
+    first = legs.sort_values(keys, ignore_index=True)
+    second = first.shift(-1)
+    gap_minutes = (second["timestamp"] - first["timestamp"]).dt.total_seconds() / 60
+    price_gap_pct = (second["price"] - first["price"]).abs() / first["price"] * 100
+    size_gap_pct = (second["quantity"] - first["quantity"]).abs() / first["quantity"] * 100
+    candidate = (
+        second["side"].notna()
+        & (first["side"] != second["side"])
+        & (gap_minutes <= thresholds.wash_window_minutes)
         & (price_gap_pct <= thresholds.wash_price_tolerance_pct)
         & (size_gap_pct <= thresholds.wash_quantity_tolerance_pct)
-    ]
-    pairs = (
-        pairs.sort_values(["gap", "trade_id_buy", "trade_id_sell"])
-        .drop_duplicates("trade_id_buy")
-        .drop_duplicates("trade_id_sell")
-        .sort_values("timestamp_buy")
     )
-    return pd.DataFrame(
+    if per_counterparty:
+        candidate &= first["counterparty"] == second["counterparty"]
+    run = (candidate != candidate.shift()).cumsum()
+    chosen = candidate & (candidate.groupby(run).cumcount() % 2 == 0)
+    first, second = first[chosen], second[chosen]
+    buy_first = (first["side"] == "buy").to_numpy()
+
+    def pick(column: str, buy_side: bool) -> object:
+        mine, other = (first, second) if buy_side else (second, first)
+        return np.where(buy_first, mine[column], other[column])
+
+    trips = pd.DataFrame(
         {
-            "buy_trade": pairs["trade_id_buy"],
-            "sell_trade": pairs["trade_id_sell"],
-            "buy_ts": pairs["timestamp_buy"],
-            "sell_ts": pairs["timestamp_sell"],
-            "price": pairs["price_buy"],
-            "qty": pairs["quantity_buy"],
-            "buy_counterparty": pairs["counterparty_buy"],
-            "sell_counterparty": pairs["counterparty_sell"],
-        }
-    ).reset_index(drop=True)
+            "buy_trade": pick("trade_id", True),
+            "sell_trade": pick("trade_id", False),
+            "buy_ts": pick("timestamp", True),
+            "sell_ts": pick("timestamp", False),
+            "price": pick("price", True),
+            "qty": pick("quantity", True),
+            "buy_counterparty": pick("counterparty", True),
+            "sell_counterparty": pick("counterparty", False),
+        },
+        columns=ROUND_TRIP_COLUMNS,
+    )
+    for column in ("buy_ts", "sell_ts"):
+        trips[column] = pd.to_datetime(trips[column], utc=True)
+    return trips.sort_values("buy_ts", ignore_index=True)
+
+
+def round_trips_with(
+    legs: pd.DataFrame, counterparties: Iterable[str], thresholds: Thresholds
+) -> pd.DataFrame:
+    """Round trips whose both legs are against the given accounts."""
+    return find_round_trips(legs[legs["counterparty"].isin(set(counterparties))], thresholds)
 
 
 def _trade_ids(round_trips: pd.DataFrame) -> list[str]:
@@ -102,22 +121,20 @@ def round_trip_count(round_trips: pd.DataFrame, thresholds: Thresholds) -> Evide
 
 
 def linked_round_trips(
-    round_trips: pd.DataFrame, linked: Iterable[str], thresholds: Thresholds
+    legs: pd.DataFrame, linked: Iterable[str], thresholds: Thresholds
 ) -> Evidence:
-    """Round trips whose both legs are against accounts linked to the alerted one."""
-    linked = set(linked)
-    hits = round_trips[
-        round_trips["buy_counterparty"].isin(linked) & round_trips["sell_counterparty"].isin(linked)
-    ]
+    """Round trips whose both legs are against linked accounts (or the same owner's)."""
+    linked = sorted(set(linked))
+    linked_trips = round_trips_with(legs, linked, thresholds)
     return Evidence(
         name=LINKED_ROUND_TRIPS,
-        value=float(len(hits)),
+        value=float(len(linked_trips)),
         threshold=float(thresholds.wash_min_round_trips),
-        passed=len(hits) >= thresholds.wash_min_round_trips,
+        passed=len(linked_trips) >= thresholds.wash_min_round_trips,
         unit="round trips",
         description="round trips against linked accounts or accounts of the same owner"
-        + (f" ({', '.join(sorted(linked))})" if linked else " (the account has no links)"),
-        trade_ids=_trade_ids(hits),
+        + (f" ({', '.join(linked)})" if linked else " (the account has no links)"),
+        trade_ids=_trade_ids(linked_trips),
     )
 
 
@@ -133,7 +150,7 @@ def shared_identity(account: Account, other: Account) -> list[str]:
 
 
 def suspected_common_control(
-    round_trips: pd.DataFrame,
+    legs: pd.DataFrame,
     account: Account,
     counterparties: Iterable[Account],
     linked: Iterable[str],
@@ -143,11 +160,10 @@ def suspected_common_control(
 
     Returns counterparty id -> the shared details (address, surname) that raise the question.
     """
-    same_account_trips = round_trips[
-        round_trips["buy_counterparty"] == round_trips["sell_counterparty"]
-    ]
-    counts = same_account_trips["buy_counterparty"].value_counts()
-    frequent = set(counts[counts >= thresholds.wash_min_round_trips].index) - set(linked)
+    unlinked = legs[~legs["counterparty"].isin(set(linked))]
+    trips = find_round_trips(unlinked, thresholds, per_counterparty=True)
+    counts = trips["buy_counterparty"].value_counts()
+    frequent = set(counts[counts >= thresholds.wash_min_round_trips].index)
     suspects = {}
     for other in counterparties:  # a handful of account records, not trades
         if other.id in frequent and (hints := shared_identity(account, other)):

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, TypedDict
 
+import pandas as pd
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -80,6 +81,12 @@ def _round_trips(state: Mapping[str, Any]) -> Any:
     return records_to_frame(state["round_trips"], wash.ROUND_TRIP_COLUMNS)
 
 
+def _chart_trips(*frames: pd.DataFrame) -> list[dict[str, Any]]:
+    """Round trips to draw: every one found, each once."""
+    trips = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
+    return frame_to_records(trips.drop_duplicates("buy_trade").sort_values("buy_ts"))
+
+
 def build_graph(
     store: Store | None = None,
     checkpointer: Any = None,
@@ -132,17 +139,19 @@ def build_graph(
 
     @step(AGENT, "round_trips", "Pair buys and sells into round trips")
     def round_trips(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
-        trips = wash.find_round_trips(_legs(state), thresholds)
-        progress(0.5, f"{len(trips)} round trip(s)")
+        legs = _legs(state)
+        trips = wash.find_round_trips(legs, thresholds)
+        linked_trips = wash.round_trips_with(legs, state["linked"], thresholds)
+        progress(0.5, f"{len(trips)} round trip(s), {len(linked_trips)} against linked accounts")
         suspects = wash.suspected_common_control(
-            trips, state["account"], state["counterparties"], state["linked"], thresholds
+            legs, state["account"], state["counterparties"], state["linked"], thresholds
         )
         found = [
             wash.round_trip_count(trips, thresholds),
-            wash.linked_round_trips(trips, state["linked"], thresholds),
+            wash.linked_round_trips(legs, state["linked"], thresholds),
         ]
         return {
-            "round_trips": frame_to_records(trips),
+            "round_trips": _chart_trips(trips, linked_trips),
             "suspects": suspects,
             "evidence": {e.name: e for e in found},
         }
@@ -173,8 +182,10 @@ def build_graph(
                 answers.append(f"{other}: analyst confirmed common control")
             else:
                 answers.append(f"{other}: analyst said not under common control")
-        trips = _round_trips(state)
-        linked = wash.linked_round_trips(trips, [*state["linked"], *confirmed], thresholds)
+        accounts = [*state["linked"], *confirmed]
+        legs = _legs(state)
+        linked_trips = wash.round_trips_with(legs, accounts, thresholds)
+        linked = wash.linked_round_trips(legs, accounts, thresholds)
         common_control = Evidence(
             name="common_control_confirmed",
             value=float(len(confirmed)),
@@ -184,6 +195,7 @@ def build_graph(
             description="; ".join(answers),
         )
         return {
+            "round_trips": _chart_trips(_round_trips(state), linked_trips),
             "confirmed": confirmed,
             "unanswered": unanswered,
             "evidence": {linked.name: linked, common_control.name: common_control},
