@@ -135,3 +135,12 @@ async def test_stopping_early_cancels_the_specialists(store: Store) -> None:
     await events.aclose()
     await asyncio.sleep(0)
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("specialist-")]
+
+
+async def test_a_failing_specialist_fails_the_investigation_with_its_reason(store: Store) -> None:
+    unknown_account = demo_alert(store, "ALR-007-04").model_copy(update={"account": "NOBODY"})
+    events = await collect(unknown_account, store)
+    assert events[-1].is_terminal and events[-1].data["state"] == "failed"
+    assert "NOBODY" in events[-1].data["error"]
+    assert any(e.type == EventType.error and e.agent == "wash_trade" for e in events)
+    assert not any(e.step == "weigh_evidence" for e in events)  # no determination without it
