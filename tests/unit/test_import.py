@@ -1,0 +1,148 @@
+"""CSV import: all or nothing, errors that name file, line and column, no duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from surveil.cli import main
+from surveil.settings import get_settings
+from surveil.store import ImportFailed, Store
+
+FILES = {
+    "accounts.csv": [
+        "id,beneficial_owner,name,address,insider_of,linked_accounts",
+        "ACC1,BO1,Ava Hale,1 Quay Side,,ACC2",
+        "ACC2,BO2,Ben Hale,1 Quay Side,ACME;BOLT,",
+    ],
+    "trades.csv": [
+        "trade_id,order_id,timestamp,account,beneficial_owner,counterparty_account,"
+        "counterparty_owner,instrument,side,quantity,price,venue",
+        "T1,O1,2024-03-01T15:00:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,100,10.5,XNAS",
+        "T2,O2,2024-03-01T15:03:00Z,ACC1,BO1,ACC2,BO2,ACME,sell,100,10.51,XNAS",
+    ],
+    "bars.csv": [
+        "instrument,timestamp,open,high,low,close,volume",
+        "ACME,2024-03-01T15:00:00Z,10.4,10.6,10.3,10.5,5000",
+        "ACME,2024-03-01T15:05:00Z,10.5,10.6,10.4,10.52,4000",
+    ],
+    "announcements.csv": [
+        "instrument,timestamp,headline,material",
+        "ACME,2024-03-02T12:00:00Z,ACME beats estimates,true",
+    ],
+    "alerts.csv": [
+        "id,type,account,instrument,window_start,window_end,description",
+        "A-1,wash_trade,ACC1,ACME,2024-03-01T14:45:00Z,2024-03-01T15:30:00Z,round trips",
+    ],
+}
+
+
+def write(directory: Path, **changes: list[str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, lines in {**FILES, **{k.replace("_", ".", 1): v for k, v in changes.items()}}.items():
+        (directory / name).write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def with_line(name: str, line: str) -> list[str]:
+    return [*FILES[name], line]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "home" / "surveil.db")
+
+
+def test_import_loads_every_file_and_parses_lists_and_defaults(
+    store: Store, tmp_path: Path
+) -> None:
+    report = store.import_dir(write(tmp_path / "csv"))
+    assert report.rows == {"accounts.csv": 2, "trades.csv": 2, "bars.csv": 2,
+                           "announcements.csv": 1, "alerts.csv": 1}  # fmt: skip
+    assert store.get_account("ACC2").insider_of == ["ACME", "BOLT"]  # type: ignore[union-attr]
+    assert store.get_account("ACC1").linked_accounts == ["ACC2"]  # type: ignore[union-attr]
+    assert store.get_alert("A-1").tenant == "demo"  # type: ignore[union-attr]
+
+
+def test_reimporting_the_same_files_adds_no_rows(store: Store, tmp_path: Path) -> None:
+    directory = write(tmp_path / "csv")
+    store.import_dir(directory)
+    before = store.counts()
+    report = store.import_dir(directory)
+    assert store.counts() == before
+    assert set(report.added.values()) == {0}
+
+
+@pytest.mark.parametrize(
+    ("file", "bad_line", "message"),
+    [
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,100,abc,XNAS",
+         "trades.csv:4:price: expected a positive number, got 'abc'"),
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,-5,10,XNAS",
+         "trades.csv:4:quantity: expected a positive number, got '-5'"),
+        ("trades.csv", "T3,O3,yesterday,ACC1,BO1,ACC2,BO2,ACME,buy,5,10,XNAS",
+         "trades.csv:4:timestamp: expected an ISO-8601 timestamp"),
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,hold,5,10,XNAS",
+         "trades.csv:4:side: expected 'buy' or 'sell', got 'hold'"),
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,,BO1,ACC2,BO2,ACME,buy,5,10,XNAS",
+         "trades.csv:4:account: expected a value, got an empty cell"),
+        ("announcements.csv", "ACME,2024-03-03T12:00:00Z,Other news,maybe",
+         "announcements.csv:3:material: expected true or false, got 'maybe'"),
+        ("alerts.csv", "A-2,spoofing,ACC1,ACME,2024-03-01T14:45:00Z,2024-03-01T15:30:00Z,x",
+         "alerts.csv:3:type: expected one of insider_trading, wash_trade, unknown"),
+        ("alerts.csv", "A-2,wash_trade,ACC1,ACME,2024-03-01T15:45:00Z,2024-03-01T15:30:00Z,x",
+         "alerts.csv:3:window_end: expected window_end must be after window_start"),
+        ("bars.csv", "ACME,2024-03-01T15:10:00Z,10.4,10.6,10.3,10.5,5000,extra",
+         "bars.csv:4: 8 cells, expected 7"),
+    ],
+)  # fmt: skip
+def test_one_malformed_row_refuses_the_whole_import(
+    store: Store, tmp_path: Path, file: str, bad_line: str, message: str
+) -> None:
+    directory = write(tmp_path / "csv", **{file.replace(".", "_"): with_line(file, bad_line)})
+    with pytest.raises(ImportFailed) as refused:
+        store.import_dir(directory)
+    assert str(refused.value).startswith(message)
+    assert store.is_empty()
+
+
+def test_a_bad_row_leaves_earlier_data_untouched(store: Store, tmp_path: Path) -> None:
+    store.import_dir(write(tmp_path / "good"))
+    before = store.counts()
+    bad = with_line("trades.csv", "T9,O9,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,1,x,XNAS")
+    changed_accounts = [FILES["accounts.csv"][0], "ACC9,BO9,New Person,,,"]
+    with pytest.raises(ImportFailed):
+        store.import_dir(write(tmp_path / "bad", trades_csv=bad, accounts_csv=changed_accounts))
+    assert store.counts() == before
+    assert store.get_account("ACC9") is None
+
+
+def test_a_missing_file_or_column_is_named(store: Store, tmp_path: Path) -> None:
+    directory = write(tmp_path / "csv")
+    (directory / "bars.csv").unlink()
+    with pytest.raises(ImportFailed, match=r"bars\.csv: file not found"):
+        store.import_dir(directory)
+    headerless = [FILES["trades.csv"][0].replace(",price", ""), "T1,O1"]
+    directory = write(tmp_path / "csv2", trades_csv=headerless)
+    with pytest.raises(ImportFailed, match=r"trades\.csv:1: missing column\(s\) price"):
+        store.import_dir(directory)
+
+
+def test_cli_import_exits_non_zero_naming_the_bad_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SURVEIL_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    try:
+        bad = with_line(
+            "trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,1,abc,X"
+        )
+        assert main(["data", "import", str(write(tmp_path / "bad", trades_csv=bad))]) != 0
+        assert (
+            "trades.csv:4:price: expected a positive number, got 'abc'" in capsys.readouterr().err
+        )
+        assert main(["data", "import", str(write(tmp_path / "good"))]) == 0
+        assert "trades.csv: 2 rows (2 new, 0 updated)" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
