@@ -142,7 +142,8 @@ class SpecialistExecutor(AgentExecutor):
     ) -> None:
         run = GraphRun(self.graph, graph_input, agent=self.agent, thread_id=task_id)
         try:
-            async with aclosing(run.events()) as graph_events:
+            # events() is an async generator (typed as AsyncIterator): close it on failure.
+            async with aclosing(run.events()) as graph_events:  # type: ignore[type-var]
                 async for event in graph_events:
                     if event.type == EventType.input_required:
                         await publisher.publish(event, TaskState.TASK_STATE_INPUT_REQUIRED)
@@ -204,7 +205,7 @@ class SpecialistRequests(SimpleRequestContextBuilder):
     """
 
     def __init__(self, task_store: TaskStore) -> None:
-        super().__init__(task_store=task_store)
+        super().__init__()
         self._tasks = task_store
 
     async def build(

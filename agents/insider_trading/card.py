@@ -8,11 +8,11 @@ from agents.a2a_card import specialist_card
 
 NAME = "surveil Insider Trading specialist"
 DESCRIPTION = (
-    "Investigates an insider-trading alert: checks the account's link to the issuer, "
-    "the abnormal price move around the material announcement, the account's position "
-    "build-up before it against its own history, and the profit it made. Streams every "
-    "step and returns a finding (score 0-1 with the computed evidence). May ask the "
-    "analyst a question when the evidence is borderline."
+    "Investigates an insider-trading alert: finds the material announcement the alert "
+    "is about, measures the abnormal price move around it, the account's position "
+    "build-up before it against its own history, the timing of its trades and the "
+    "profit it made, and checks its link to the issuer's insiders. Streams every step "
+    "and returns a finding (score 0-1 resting on the computed evidence)."
 )
 SKILLS = [
     AgentSkill(
@@ -20,9 +20,9 @@ SKILLS = [
         name="Investigate an insider-trading alert",
         description=(
             "Given an alert (account, instrument, window), computes the evidence "
-            "(abnormal return z-score, pre-announcement position build-up z-score, "
-            "insider relationship, profit) against configurable thresholds and "
-            "returns a Finding as the `finding` artifact."
+            "(material announcement, abnormal return, pre-announcement position "
+            "build-up, trade timing, trading profit, insider link) against "
+            "configurable thresholds and returns a Finding as the `finding` artifact."
         ),
         tags=["trade-surveillance", "insider-trading", "market-abuse", "MAR"],
         examples=[

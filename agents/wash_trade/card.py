@@ -8,11 +8,13 @@ from agents.a2a_card import specialist_card
 
 NAME = "surveil Wash Trade specialist"
 DESCRIPTION = (
-    "Investigates a wash-trading alert: finds round trips between the account and "
-    "accounts with the same beneficial owner or linked to it, self-matched orders, the "
-    "share of the instrument's volume they make up and whether the account's net "
-    "position stayed flat. Streams every step and returns a finding (score 0-1 with the "
-    "computed evidence). May ask the analyst a question when the evidence is borderline."
+    "Investigates a wash-trading alert: finds self-matched trades (the same beneficial "
+    "owner on both sides) and round trips with linked accounts, measures the share of "
+    "the instrument's volume they make up and whether the account's net position "
+    "stayed flat. When round trips run against an unlinked account that shares a "
+    "surname or address, it asks the analyst whether one controller stands behind "
+    "both (A2A input-required). Streams every step and returns a finding (score 0-1 "
+    "resting on the computed evidence)."
 )
 SKILLS = [
     AgentSkill(

@@ -229,6 +229,11 @@ def investigate(alert: Alert) -> SendMessageRequest:
     return SendMessageRequest(message=alert_message(alert))
 
 
+def seq(event: ProgressEvent) -> int:
+    assert event.seq is not None, f"event without seq: {event}"
+    return event.seq
+
+
 def contiguous(seqs: list[int | None]) -> bool:
     return seqs == list(range(len(seqs)))
 
@@ -298,13 +303,12 @@ async def test_reconnecting_client_recovers_every_event_exactly_once(
     # was missed, then resubscribe and drop what was already relayed.
     task = await client.get_task(GetTaskRequest(id=first.task_id))
     assert task.status.state == TaskState.TASK_STATE_WORKING  # still running: a real resume
-    last_seq = relayed[-1].seq
-    missed = [e for e in task_events(task) if e.seq > last_seq]
+    missed = [e for e in task_events(task) if seq(e) > seq(relayed[-1])]
     relayed += missed
     resumed = await stream(client.subscribe(SubscribeToTaskRequest(id=first.task_id)))
-    duplicates = []
+    duplicates: list[ProgressEvent] = []
     for event in resumed.events:  # the snapshot, then live events that may repeat it
-        (relayed if event.seq > relayed[-1].seq else duplicates).append(event)
+        (relayed if seq(event) > seq(relayed[-1]) else duplicates).append(event)
 
     assert duplicates  # the resubscription starts with a snapshot of what exists
     assert contiguous([e.seq for e in relayed])
