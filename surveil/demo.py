@@ -166,7 +166,7 @@ def _bars_frame(
     volume = np.round(base * smile * rng.lognormal(0.0, 0.35, size=closes.shape), -1).ravel()
     minutes = np.arange(BARS_PER_DAY) * BAR_MINUTES
     stamps = (
-        days.values[:, None]
+        days.tz_convert(None).to_numpy()[:, None]
         + np.timedelta64(int(SESSION_OPEN.total_seconds()), "s")
         + minutes[None, :].astype("timedelta64[m]")
     ).ravel()
@@ -218,7 +218,7 @@ def _background_trades(market: DemoMarket, accounts: list[str]) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    "timestamp": market.days.values[day]
+                    "timestamp": market.days.tz_convert(None).to_numpy()[day]
                     + np.timedelta64(int(SESSION_OPEN.total_seconds()), "s")
                     + second.astype("timedelta64[s]"),
                     "account": buyer,
