@@ -22,9 +22,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     api_logging.configure()
-    app = create_app(settings)
     host = args.host or settings.api_host
     port = args.port or settings.api_port
+    if "public_url" not in settings.model_fields_set:
+        # The agent card advertises where A2A clients reach us: here, unless told otherwise.
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
+    app = create_app(settings)
     log = logging.getLogger("surveil.api")
     tokens = app.state.services.tokens
     if tokens.dev_mode:

@@ -1,0 +1,124 @@
+"""Helpers for the API tests: clients per tenant, fresh alerts, an SSE reader.
+
+All tests share the session's real stack (Temporal, agents, worker, `surveil api`).
+Demo alerts can be investigated once per stack, so each test makes fresh alerts
+(copies of demo alerts under new ids) unless it needs a stored one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from surveil.events import ProgressEvent
+from tests.support.stack import Stack
+
+TOKEN_A = "tenant-a-token"  # tenant "demo", which owns the demo alerts
+TOKEN_B = "tenant-b-token"  # tenant "other"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url(), headers=bearer(TOKEN_A), timeout=60
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def other(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url(), headers=bearer(TOKEN_B), timeout=60
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def demo_alerts(api: httpx.AsyncClient) -> list[dict[str, Any]]:
+    response = await api.get("/api/demo-alerts")
+    assert response.status_code == 200
+    return response.json()
+
+
+def fresh_alert(
+    demo_alerts: list[dict[str, Any]], alert_type: str = "wash_trade"
+) -> dict[str, Any]:
+    """A copy of a demo alert of that type under a new id (tenant comes from the token)."""
+    base = next(a for a in demo_alerts if a["type"] == alert_type)
+    body = {k: v for k, v in base.items() if k != "tenant"}
+    body["id"] = f"T-{uuid.uuid4().hex[:12]}"
+    return body
+
+
+@dataclass
+class Frame:
+    id: int
+    event: str
+    data: ProgressEvent
+
+
+@dataclass
+class Stream:
+    status: int
+    frames: list[Frame] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+
+    @property
+    def offsets(self) -> list[int]:
+        return [f.id for f in self.frames]
+
+
+async def read_sse(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    limit: int | None = None,
+) -> Stream:
+    """Read frames until the server closes (or `limit` frames were read)."""
+    async with client.stream("GET", url, headers=headers, params=params, timeout=120) as response:
+        stream = Stream(response.status_code)
+        if response.status_code != 200:
+            await response.aread()
+            return stream
+        fields: dict[str, str] = {}
+        async for line in response.aiter_lines():
+            if line.startswith(":"):
+                stream.comments.append(line[1:].strip())
+            elif line == "":
+                if "data" in fields:
+                    stream.frames.append(
+                        Frame(int(fields["id"]), fields["event"],
+                              ProgressEvent.model_validate_json(fields["data"]))
+                    )  # fmt: skip
+                    if limit is not None and len(stream.frames) >= limit:
+                        return stream
+                fields = {}
+            else:
+                name, _, value = line.partition(":")
+                fields[name] = value.removeprefix(" ")
+        return stream
+
+
+async def submit(client: httpx.AsyncClient, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    response = await client.post("/api/alerts", json=body, **kwargs)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def problem(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body = json.loads(response.text)
+    assert body["status"] == response.status_code
+    return body

@@ -1,0 +1,90 @@
+"""Tenancy and tokens: another tenant's alert does not exist, on every route."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
+from a2a.types import CancelTaskRequest, GetTaskRequest, SubscribeToTaskRequest
+from a2a.utils.errors import TaskNotFoundError
+
+from api.auth import StreamTokens
+from tests.api.conftest import TOKEN_B, bearer, fresh_alert, problem, read_sse, submit
+
+
+async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
+    api, other, demo_alerts
+) -> None:
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    base = accepted["links"]["self"]
+    for method, path, body in [
+        ("GET", base, None),
+        ("GET", f"{base}/events", None),
+        ("POST", f"{base}/cancel", None),
+        ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
+        ("POST", f"{base}/retry", None),
+        ("POST", f"{base}/stream-token", None),
+    ]:
+        response = await other.request(method, path, json=body)
+        assert response.status_code == 404, (method, path, response.text)
+        problem(response)
+    listed = (await other.get("/api/alerts")).json()["items"]
+    assert accepted["id"] not in [i["id"] for i in listed]
+    # Stored alerts belong to tenant demo: invisible and unsubmittable for "other".
+    assert (await other.get("/api/demo-alerts")).json() == []
+    assert (await other.post("/api/alerts", json={"id": demo_alerts[0]["id"]})).status_code == 404
+    await read_sse(api, accepted["links"]["events"])
+
+
+async def test_another_tenants_task_is_not_found_over_a2a(stack, api, demo_alerts) -> None:
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    async with httpx.AsyncClient(headers=bearer(TOKEN_B), timeout=60) as http:
+        card = await A2ACardResolver(http, stack.api_url()).get_agent_card()
+        client = ClientFactory(ClientConfig(httpx_client=http)).create(card)
+        for call in (
+            lambda: client.get_task(GetTaskRequest(id=accepted["id"])),
+            lambda: client.cancel_task(CancelTaskRequest(id=accepted["id"])),
+        ):
+            try:
+                await call()
+            except TaskNotFoundError:
+                pass
+            else:
+                raise AssertionError("another tenant's task was visible")
+        try:
+            async for _ in client.subscribe(SubscribeToTaskRequest(id=accepted["id"])):
+                raise AssertionError("another tenant's task streamed")
+        except TaskNotFoundError:
+            pass
+        await client.close()
+
+
+async def test_requests_without_a_valid_token_are_401(stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.api_url()) as anonymous:
+        for method, path in [("GET", "/api/alerts"), ("POST", "/api/alerts"), ("GET", "/api/me"),
+                             ("GET", "/api/alerts/x/events"), ("POST", "/a2a")]:  # fmt: skip
+            response = await anonymous.request(method, path, headers=bearer("wrong"))
+            assert response.status_code == 401, path
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_expired_stream_token_is_401(stack, api, demo_alerts) -> None:
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    # Minted with the stack's secret an hour ago: as any API process would have.
+    tokens = StreamTokens(b"test-stream-secret", ttl_s=60)
+    token, _ = tokens.mint("demo", accepted["id"], now=time.time() - 3600)
+    async with httpx.AsyncClient(base_url=stack.api_url()) as browser:
+        response = await browser.get(accepted["links"]["events"], params={"token": token})
+        assert response.status_code == 401 and "expired" in problem(response)["detail"]
+        fresh, _ = tokens.mint("demo", accepted["id"])
+        assert (
+            await browser.get(accepted["links"]["events"], params={"token": fresh, "after": "0"})
+        ).status_code == 200
+    await read_sse(api, accepted["links"]["events"])
+
+
+def test_tokens_never_reach_the_logs(stack) -> None:
+    logs = stack.children["api"].log.read_text()
+    assert "tenant-a-token" not in logs and "tenant-b-token" not in logs
+    assert "token=" not in logs
