@@ -121,13 +121,12 @@ class _SpecialistTask:
                     position.a2a_task_id = None
                     answer_pending = False  # the new task asks its question again
                     continue
+                await self._announce_resume()
                 state = await self._absorb(task)
                 if state == TaskState.TASK_STATE_INPUT_REQUIRED and answer_pending:
-                    await self._announce_resume()
                     answer_pending = False
                     state = await self._consume(self._send_answer(task))
                 elif state not in TERMINAL_STATES and state not in PAUSED_STATES:
-                    await self._announce_resume()
                     state = await self._consume(
                         self.client.subscribe(SubscribeToTaskRequest(id=task.id))
                     )

@@ -1,0 +1,104 @@
+"""kill -9 in the middle of an investigation: of the worker, of a specialist agent.
+
+The investigation must finish with the same determination, the stream must say what
+happened, and no agent event may reach the stream twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from surveil.events import EventType, ProgressEvent
+from surveil.models import Alert, Determination
+from surveil.store import Store
+from tests.support.investigations import client_for, duplicated_relays, terminal
+from tests.support.stack import Stack
+from workflows.client import events, start_investigation
+
+WASH = "ALR-007-01"
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own (its processes get killed) whose offline LLM streams slowly
+    enough that there is a middle of a specialist step to kill in."""
+    stack = Stack(
+        Path(tmp_path_factory.mktemp("crash")),
+        env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "15"},
+    )
+    try:
+        stack.start_all(api=False)
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+def fresh_alert(stack: Stack, alert_id: str) -> Alert:
+    found = Store(stack.home / "surveil.db").get_alert(alert_id)
+    assert found is not None
+    return found.model_copy(update={"tenant": f"t{uuid.uuid4().hex[:8]}"})
+
+
+async def investigate_killing(
+    stack: Stack, victim: str, *, after_events_of: str, count: int
+) -> list[tuple[int, ProgressEvent]]:
+    """Run an investigation; kill -9 `victim` once `count` events of agent
+    `after_events_of` are in the stream, start it again, and read to the end."""
+    client = await client_for(stack)
+    handle = await start_investigation(client, fresh_alert(stack, WASH))
+    items: list[tuple[int, ProgressEvent]] = []
+    seen = 0
+    async for offset, event in events(client, handle.id):
+        items.append((offset, event))
+        if event.agent == after_events_of and event.seq is not None:
+            seen += 1
+            if seen == count:
+                stack.kill(victim)
+                stack.restart(victim)
+    assert seen > count, f"the {after_events_of} step was over before the kill"
+    return items
+
+
+def texts_of(items: list[tuple[int, ProgressEvent]], agent: str) -> list[str]:
+    return [e.text or "" for _, e in items if e.agent == agent and e.type == EventType.status]
+
+
+def assert_same_outcome(stack: Stack, items: list[tuple[int, ProgressEvent]]) -> None:
+    assert [offset for offset, _ in items] == list(range(len(items)))
+    assert duplicated_relays(items) == []
+    final = terminal(items)
+    assert final.data["state"] == "completed", final
+    streamed = Determination.model_validate(final.data["determination"])
+    expected = Determination.model_validate_json(
+        stack.surveil("investigate", WASH, "--json").stdout
+    )
+    assert (streamed.disposition, streamed.confidence, streamed.reasons) == (
+        expected.disposition,
+        expected.confidence,
+        expected.reasons,
+    )
+
+
+async def test_worker_killed_mid_specialist_step_resumes_without_duplicates(own_stack: Stack):
+    items = await investigate_killing(own_stack, "worker", after_events_of="wash_trade", count=4)
+
+    assert_same_outcome(own_stack, items)
+    assert any("worker restarted, resumed wash_trade" in t for t in texts_of(items, "wash_trade"))
+    attempts = {e.attempt for _, e in items if e.agent == "wash_trade" and e.seq is not None}
+    assert attempts == {1, 2}  # the second attempt relayed only what the first had not
+
+
+async def test_agent_killed_mid_analysis_is_restarted_without_duplicates(own_stack: Stack):
+    items = await investigate_killing(
+        own_stack, "agent-wash-trade", after_events_of="wash_trade", count=4
+    )
+
+    assert_same_outcome(own_stack, items)
+    assert any("restarted the analysis" in t for t in texts_of(items, "wash_trade"))
+    starts = [e for _, e in items if e.agent == "wash_trade" and e.type == EventType.step_start]
+    first_step = starts[0].step
+    assert [e.step for e in starts].count(first_step) == 2  # the analysis ran again
