@@ -20,6 +20,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import merge_configs
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Interrupt
 from pydantic import ValidationError
@@ -64,11 +65,7 @@ class GraphRun:
         self.input = input_or_command
         self.agent = agent
         self.thread_id = thread_id or uuid.uuid4().hex
-        base: dict[str, Any] = dict(config or {})
-        self.config: RunnableConfig = {
-            **base,
-            "configurable": {**base.get("configurable", {}), "thread_id": self.thread_id},
-        }  # type: ignore[typeddict-item]
+        self.config = merge_configs(config, {"configurable": {"thread_id": self.thread_id}})
         self.values: dict[str, Any] = {}
         self.question: dict[str, Any] | None = None
         self._started = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +58,7 @@ def _status(state: str, text: str, agent: str = ORCHESTRATOR, **data: Any) -> Pr
 
 async def investigate(
     alert: Alert, *, store: Any = None, answer_provider: AnswerProvider | None = None
-) -> AsyncIterator[ProgressEvent]:
+) -> AsyncGenerator[ProgressEvent, None]:
     """Investigate `alert`, yielding every progress event; the last one is terminal."""
     yield _status("working", f"Investigating alert {alert.id}")
     try:
@@ -101,7 +101,7 @@ async def _run_specialists(
     store: Any,
     answer_provider: AnswerProvider,
     findings: dict[str, Finding],
-) -> AsyncIterator[ProgressEvent]:
+) -> AsyncGenerator[ProgressEvent, None]:
     """Run the specialists concurrently and merge their events as they come."""
     queue: asyncio.Queue[ProgressEvent | _SpecialistDone] = asyncio.Queue()
     tasks = [

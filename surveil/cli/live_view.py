@@ -163,6 +163,10 @@ def _ask_in_thread(question: Question) -> asyncio.Future[str | None]:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[str | None] = loop.create_future()
 
+    def settle(answer: str | None) -> None:
+        if not future.done():  # the investigation may have stopped waiting
+            future.set_result(answer)
+
     def ask() -> None:
         try:
             answer = Prompt.ask(
@@ -171,7 +175,7 @@ def _ask_in_thread(question: Question) -> asyncio.Future[str | None]:
             )
         except EOFError:
             answer = None
-        loop.call_soon_threadsafe(lambda: future.done() or future.set_result(answer or None))
+        loop.call_soon_threadsafe(settle, answer or None)
 
     threading.Thread(target=ask, daemon=True, name="analyst-prompt").start()
     return future
