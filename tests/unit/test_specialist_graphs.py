@@ -1,0 +1,162 @@
+"""The specialist graphs over demo data, run as every consumer runs them (GraphRun),
+with the offline analyst model: steps, tokens, the analyst's question, and the
+expected disposition for every planted case of several seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.types import Command
+
+from agents.checkpointing import memory_checkpointer
+from agents.disposition import decide
+from agents.insider_trading.graph import build_graph as build_insider_graph
+from agents.runner import GraphRun
+from agents.tools.specialist import MissingData
+from agents.tools.wash_trade import score_wash
+from agents.wash_trade.graph import build_graph as build_wash_graph
+from surveil.demo import generate_demo, read_labels
+from surveil.events import EventType, ProgressEvent
+from surveil.models import Alert, Disposition, Finding
+from surveil.store import Store
+
+BUILDERS = {"wash_trade": build_wash_graph, "insider_trading": build_insider_graph}
+NO_ANSWER = {"answer": None}  # LangGraph reads Command(resume=None) as "no resume"
+
+
+@pytest.fixture(autouse=True)
+def instant_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SURVEIL_OFFLINE_TOKEN_DELAY_MS", "0")
+
+
+def demo_store(seed: int, tmp_path: Path) -> tuple[Store, dict[str, Disposition]]:
+    generate_demo(seed, tmp_path / "csv")
+    store = Store(tmp_path / "surveil.db")
+    store.import_dir(tmp_path / "csv")
+    return store, read_labels(tmp_path / "csv")
+
+
+@pytest.fixture(scope="module")
+def seven(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, dict[str, Disposition]]:
+    return demo_store(7, tmp_path_factory.mktemp("seed7"))
+
+
+def graphs(store: Store) -> dict[str, Any]:
+    return {name: build(store=store, checkpointer=memory_checkpointer())
+            for name, build in BUILDERS.items()}  # fmt: skip
+
+
+async def run(
+    graph: Any, agent: str, alert: Alert, answer: Any = NO_ANSWER
+) -> tuple[Finding, list[ProgressEvent], GraphRun]:
+    """Run to the end; a question gets `answer`. Returns the finding, all events, the first run."""
+    first = GraphRun(graph, {"alert": alert}, agent=agent)
+    events = [event async for event in first.events()]
+    current = first
+    while current.question is not None:
+        current = GraphRun(graph, Command(resume=answer), agent=agent, thread_id=first.thread_id)
+        events += [event async for event in current.events()]
+    return current.values["finding"], events, first
+
+
+def specialists_for(alert: Alert) -> Iterable[str]:
+    return BUILDERS if alert.type == "unknown" else [alert.type.value]
+
+
+def pick(store: Store, labels: dict[str, Disposition], kind: str, expected: Disposition) -> Alert:
+    return next(a for a in store.list_alerts() if a.type == kind and labels[a.id] == expected)
+
+
+async def test_wash_graph_reports_each_step_streams_its_summary_and_ends_with_the_finding(
+    seven: tuple[Store, dict[str, Disposition]],
+) -> None:
+    store, labels = seven
+    alert = pick(store, labels, "wash_trade", Disposition.escalate)
+    finding, events, _ = await run(graphs(store)["wash_trade"], "wash_trade", alert)
+
+    steps = [
+        "load_data",
+        "self_matches",
+        "round_trips",
+        "volume_share",
+        "net_position",
+        "reason",
+        "finding",
+    ]
+    started = [e.step for e in events if e.type == EventType.step_start]
+    completed = [e.step for e in events if e.type == EventType.step_complete]
+    assert started == completed == steps
+    assert all(0 <= e.progress <= 1 for e in events if e.type == EventType.step_progress)
+    tokens = [e.text for e in events if e.type == EventType.message_delta]
+    assert len(tokens) > 10 and "".join(tokens).strip() == finding.summary
+    assert events[-2].type == EventType.finding
+    assert Finding.model_validate(events[-2].data) == finding
+    assert finding.score == score_wash(finding.evidence)  # the evidence decides, not the text
+    assert finding.chart and finding.chart["round_trips"] and finding.chart["announcement"] is None
+    assert {"ts", "side", "qty", "price", "trade_id", "account"} <= finding.chart["trades"][
+        0
+    ].keys()
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "needs_review"),
+    [("yes", Disposition.escalate, False), ("no", Disposition.close_false_positive, False),
+     (NO_ANSWER, Disposition.needs_review, True), ("", Disposition.needs_review, True)],
+)  # fmt: skip
+async def test_unlinked_look_alike_accounts_make_the_wash_graph_ask_the_analyst(
+    seven: tuple[Store, dict[str, Disposition]], answer: Any, expected: Disposition,
+    needs_review: bool,
+) -> None:  # fmt: skip
+    store, labels = seven
+    alert = pick(store, labels, "wash_trade", Disposition.needs_review)
+    finding, events, first = await run(graphs(store)["wash_trade"], "wash_trade", alert, answer)
+
+    assert first.question is not None
+    assert first.question["question"].startswith(f"Are accounts {alert.account} and ")
+    assert "under common control?" in first.question["question"]
+    assert first.question["options"] == ["yes", "no"]
+    assert [e.type for e in events].count(EventType.input_required) == 1
+    assert finding.needs_review is needs_review
+    assert decide(alert, [finding])[0] == expected
+
+
+async def test_insider_graph_charts_the_announcement_and_links_the_insider(
+    seven: tuple[Store, dict[str, Disposition]],
+) -> None:
+    store, labels = seven
+    alert = pick(store, labels, "insider_trading", Disposition.escalate)
+    finding, events, _ = await run(graphs(store)["insider_trading"], "insider_trading", alert)
+
+    evidence = {e.name: e for e in finding.evidence}
+    assert evidence["insider_link"].passed and evidence["abnormal_return"].passed
+    assert evidence["position_build_up"].trade_ids
+    assert finding.chart and finding.chart["announcement"]["headline"]
+    assert len(finding.chart["prices"]) > 100
+    assert [e.step for e in events if e.type == EventType.step_complete][-1] == "finding"
+
+
+async def test_an_alert_for_an_unknown_account_fails_with_a_clear_error(
+    seven: tuple[Store, dict[str, Disposition]],
+) -> None:
+    store, _ = seven
+    alert = store.list_alerts()[0].model_copy(update={"account": "NO-SUCH-ACCOUNT"})
+    for agent, graph in graphs(store).items():
+        with pytest.raises(MissingData, match="NO-SUCH-ACCOUNT"):
+            await run(graph, agent, alert)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 7])
+async def test_every_planted_case_gets_its_expected_disposition(seed: int, tmp_path: Path) -> None:
+    store, labels = demo_store(seed, tmp_path)
+    specialist_graphs = graphs(store)
+    outcomes = {}
+    for alert in store.list_alerts():
+        findings = [
+            (await run(specialist_graphs[agent], agent, alert))[0]
+            for agent in specialists_for(alert)
+        ]
+        outcomes[alert.id] = decide(alert, findings)[0]
+    assert outcomes == labels
