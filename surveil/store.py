@@ -60,18 +60,7 @@ def to_db_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 # --- CSV rows: the domain models plus the constraints an import must enforce ------------
-
-
-class _UtcTimestamps(BaseModel):
-    @field_validator("*", mode="after")
-    @classmethod
-    def _as_utc(cls, value: Any) -> Any:
-        return _utc(value) if isinstance(value, datetime) else value
 
 
 class AccountRow(Account):
@@ -86,7 +75,7 @@ class AccountRow(Account):
         return value
 
 
-class TradeRow(_UtcTimestamps, Trade):
+class TradeRow(Trade):
     trade_id: NonEmpty
     account: NonEmpty
     beneficial_owner: NonEmpty
@@ -97,7 +86,7 @@ class TradeRow(_UtcTimestamps, Trade):
     price: PositiveNumber
 
 
-class BarRow(_UtcTimestamps, PriceBar):
+class BarRow(PriceBar):
     instrument: NonEmpty
     open: PositiveNumber
     high: PositiveNumber
@@ -106,15 +95,15 @@ class BarRow(_UtcTimestamps, PriceBar):
     volume: NonNegativeNumber
 
 
-class AnnouncementRow(_UtcTimestamps, Announcement):
+class AnnouncementRow(Announcement):
     instrument: NonEmpty
     headline: NonEmpty
 
 
-class AlertRow(_UtcTimestamps, Alert):
+class AlertRow(Alert):
     @model_validator(mode="after")
     def _window_ordered(self) -> AlertRow:
-        if self.window_end <= self.window_start:
+        if to_db_time(self.window_end) <= to_db_time(self.window_start):  # naive = UTC
             raise ValueError("window_end must be after window_start")
         return self
 
@@ -200,6 +189,9 @@ def _upsert_sql(spec: Table) -> str:
 
 
 def _db_value(value: Any) -> Any:
+    """A validated field as SQLite stores it (naive timestamps are taken as UTC)."""
+    if isinstance(value, float) or type(value) is str:
+        return value
     if isinstance(value, datetime):
         return to_db_time(value)
     if isinstance(value, list):

@@ -107,6 +107,18 @@ def test_one_malformed_row_refuses_the_whole_import(
     assert store.is_empty()
 
 
+def test_timestamps_without_a_zone_are_read_as_utc(store: Store, tmp_path: Path) -> None:
+    alerts = [
+        FILES["alerts.csv"][0],
+        "A-1,wash_trade,ACC1,ACME,2024-03-01T14:45:00,2024-03-01T16:30:00+01:00,x",
+    ]
+    store.import_dir(write(tmp_path / "csv", alerts_csv=alerts))
+    alert = store.get_alert("A-1")
+    assert alert is not None
+    assert (alert.window_start.isoformat(), alert.window_end.isoformat()) == (
+        "2024-03-01T14:45:00+00:00", "2024-03-01T15:30:00+00:00")  # fmt: skip
+
+
 def test_a_bad_row_leaves_earlier_data_untouched(store: Store, tmp_path: Path) -> None:
     store.import_dir(write(tmp_path / "good"))
     before = store.counts()
