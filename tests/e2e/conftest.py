@@ -16,7 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.support.stack import Stack
+from surveil.processes import free_port, start_process, stop_process, wait_for_port
+from tests.support.stack import SURVEIL, Stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,6 +55,22 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def base_url(own_stack: Stack) -> str:
     return own_stack.api_url()
+
+
+@pytest.fixture
+def dev_mode_url(own_stack: Stack, tmp_path: Path) -> Iterator[str]:
+    """A second API process on the same stack without configured tokens: dev mode."""
+    port = free_port()
+    proc = start_process(
+        [*SURVEIL, "api", "--port", str(port)],
+        log_path=tmp_path / "dev-api.log",
+        env={**own_stack.env, "SURVEIL_API_TOKENS": ""},
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=60, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")

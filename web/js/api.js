@@ -18,7 +18,9 @@ export class ApiError extends Error {
     const listed = this.problem.errors ?? parseDetail(this.problem.detail);
     const errors = {};
     for (const { field, message } of listed) {
-      const name = String(field ?? "").split(".").pop();
+      const name = String(field ?? "")
+        .split(".")
+        .pop();
       errors[name] = errors[name] ? `${errors[name]}; ${message}` : message;
     }
     return errors;
@@ -55,7 +57,10 @@ async function request(method, path, { body, token = session.token, query } = {}
     });
   } catch (cause) {
     // Network failure (API down, connection refused): status 0, retryable.
-    throw new ApiError(0, { title: "Cannot reach the API", detail: String(cause?.message ?? cause) });
+    throw new ApiError(0, {
+      title: "Cannot reach the API",
+      detail: String(cause?.message ?? cause),
+    });
   }
   const payload = await readJson(response);
   if (!response.ok) {
@@ -87,7 +92,8 @@ export const api = {
   submitAlert: (body) => request("POST", "/api/alerts", { body }),
   cancel: (id) => request("POST", `${alertPath(id)}/cancel`),
   retry: (id) => request("POST", `${alertPath(id)}/retry`),
-  answer: (id, agent, text) => request("POST", `${alertPath(id)}/answer`, { body: { agent, text } }),
+  answer: (id, agent, text) =>
+    request("POST", `${alertPath(id)}/answer`, { body: { agent, text } }),
   streamToken: (id) => request("POST", `${alertPath(id)}/stream-token`),
   eventsUrl: (id, token, after) => {
     const url = new URL(`${alertPath(id)}/events`, window.location.origin);

@@ -9,10 +9,13 @@ export const AGENTS = [
   { id: "wash_trade", label: "Wash Trade" },
 ];
 
+/** The orchestrator step whose tokens are the determination's narrative (agents/orchestrator/graph.py). */
+export const NARRATIVE_STEP = "write_narrative";
+
 export const TERMINAL_STATES = new Set(["completed", "failed", "canceled", "timed_out"]);
 
 function emptyAgent(agent) {
-  return { agent, status: "pending", steps: new Map(), lastTextStep: null };
+  return { agent, status: "pending", steps: new Map() };
 }
 
 /** The model before any event: alert and links from the snapshot, nothing else. */
@@ -61,6 +64,9 @@ export function applyEvent(model, event) {
       const step = stepOf(agent, event);
       step.status = "running";
       step.progress = event.progress ?? 0;
+      // A step that starts again (a retried run or activity) streams its text again.
+      step.text = "";
+      step.detail = undefined;
       agent.status = "working";
       break;
     }
@@ -81,7 +87,6 @@ export function applyEvent(model, event) {
       const text = event.text ?? "";
       const step = stepOf(agent, event);
       step.text += text;
-      agent.lastTextStep = step.step; // the orchestrator's latest prose is the narrative
       break;
     }
     case "finding": {
@@ -124,16 +129,19 @@ export function applyEvent(model, event) {
   }
 }
 
+/** A retry starts a new run: the previous outcome no longer stands. */
+export function beginNewRun(model, state = "submitted") {
+  model.state = state;
+  model.determination = null;
+  model.error = null;
+}
+
 /** The orchestrator's status events carry the state of the whole investigation. */
 function applyRunStatus(model, event, state) {
   const orchestrator = model.agents.get("orchestrator");
   if (event.data?.run) model.run = event.data.run;
   if (!state) return;
-  if (TERMINAL_STATES.has(model.state) && !TERMINAL_STATES.has(state)) {
-    // A retry starts a new run: the old outcome no longer stands.
-    model.determination = null;
-    model.error = null;
-  }
+  if (TERMINAL_STATES.has(model.state) && !TERMINAL_STATES.has(state)) beginNewRun(model, state);
   model.state = state;
   if (!isTerminal(event)) {
     if (orchestrator.status === "pending" || TERMINAL_AGENT.has(orchestrator.status)) {
@@ -143,7 +151,7 @@ function applyRunStatus(model, event, state) {
   }
   const completed = state === "completed";
   if (event.data.determination) model.determination = event.data.determination;
-  if (!completed) model.error = event.data.error || event.data.reason || event.text || null;
+  model.error = completed ? null : event.data.error || event.data.reason || event.text || null;
   model.question = null;
   for (const agent of model.agents.values()) {
     if (agent.status === "pending") agent.status = completed ? "skipped" : "pending";

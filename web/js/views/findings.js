@@ -19,7 +19,11 @@ function evidenceTable(evidence) {
     h(
       "thead",
       {},
-      h("tr", {}, ["Evidence", "Value", "Threshold", "Result"].map((c) => h("th", { scope: "col" }, c))),
+      h(
+        "tr",
+        {},
+        ["Evidence", "Value", "Threshold", "Result"].map((c) => h("th", { scope: "col" }, c)),
+      ),
     ),
     h(
       "tbody",
@@ -42,7 +46,7 @@ function evidenceTable(evidence) {
             h(
               "span",
               { class: `badge ${e.passed ? "evidence-passed" : "evidence-not-passed"}` },
-              e.passed ? "✓ Threshold crossed" : "✗ Below threshold",
+              e.passed ? "✓ Passed" : "✗ Not passed",
             ),
           ),
         ),
@@ -93,7 +97,11 @@ export class Findings {
       : null;
     const root = h(
       "article",
-      { class: "card finding", dataset: { specialist: finding.specialist }, "aria-labelledby": titleId },
+      {
+        class: "card finding",
+        dataset: { specialist: finding.specialist },
+        "aria-labelledby": titleId,
+      },
       h(
         "header",
         { class: "finding-header" },
@@ -105,7 +113,9 @@ export class Findings {
           h("strong", {}, `${Math.round(finding.score * 100)}%`),
           h("meter", { min: 0, max: 1, low: 0.3, high: 0.7, optimum: 0, value: finding.score }),
         ),
-        finding.needs_review ? h("span", { class: "badge disposition-needs_review" }, "Needs review") : null,
+        finding.needs_review
+          ? h("span", { class: "badge disposition-needs_review" }, "Needs review")
+          : null,
       ),
       finding.summary ? h("p", { class: "finding-summary" }, finding.summary) : null,
       finding.evidence?.length ? evidenceTable(finding.evidence) : null,

@@ -4,7 +4,13 @@
 
 import { api, ApiError } from "../api.js";
 import { formatDateTime, h, humanize, replaceChildren, setText } from "../dom.js";
-import { applyEvent, createModel, TERMINAL_STATES } from "../investigation-model.js";
+import {
+  applyEvent,
+  beginNewRun,
+  createModel,
+  NARRATIVE_STEP,
+  TERMINAL_STATES,
+} from "../investigation-model.js";
 import { InvestigationStream } from "../stream.js";
 import { Findings } from "./findings.js";
 import { Timeline } from "./timeline.js";
@@ -76,7 +82,7 @@ export function renderInvestigation(main, alertId, { banner }) {
         if (action === "cancel") await api.cancel(alertId);
         if (action === "retry") {
           await api.retry(alertId);
-          model.state = "submitted";
+          beginNewRun(model);
           view.render(model);
           stream.start(); // the previous run's stream ended; resume after its last offset
         }
@@ -228,7 +234,11 @@ class DeterminationPanel {
     this.error = h("p", { class: "form-error" });
     this.root = h(
       "section",
-      { class: "card determination", "aria-labelledby": "determination-title", "aria-live": "polite" },
+      {
+        class: "card determination",
+        "aria-labelledby": "determination-title",
+        "aria-live": "polite",
+      },
       h(
         "div",
         { class: "title-row" },
@@ -250,7 +260,10 @@ class DeterminationPanel {
     this.disposition.className = `badge ${d ? `disposition-${d.disposition}` : "state-pending"}`;
     setText(this.disposition, d ? humanize(d.disposition) : "Pending");
     setText(this.confidence, d ? `Confidence ${Math.round(d.confidence * 100)}%` : "");
-    setText(this.error, model.error ? `Investigation ${humanize(model.state).toLowerCase()}: ${model.error}` : "");
+    setText(
+      this.error,
+      model.error ? `Investigation ${humanize(model.state).toLowerCase()}: ${model.error}` : "",
+    );
     this.error.hidden = !model.error;
     if (d) {
       const items = (d.reasons ?? []).map((r) => h("li", {}, r));
@@ -259,9 +272,11 @@ class DeterminationPanel {
       this.reasons.replaceChildren();
     }
     // While synthesis runs, the orchestrator's tokens are the narrative being written.
-    const orchestrator = model.agents.get("orchestrator");
-    const live = orchestrator?.steps.get(orchestrator.lastTextStep)?.text ?? "";
-    setText(this.narrative, d?.narrative || live || "The narrative streams here when the findings are in.");
+    const live = model.agents.get("orchestrator")?.steps.get(NARRATIVE_STEP)?.text ?? "";
+    setText(
+      this.narrative,
+      d?.narrative || live || "The narrative streams here when the findings are in.",
+    );
     this.narrative.classList.toggle("streaming", !d && Boolean(live));
     setText(this.model, d?.narrative_model ? `Written by ${d.narrative_model}` : "");
   }
@@ -285,7 +300,12 @@ class QuestionPanel {
     this.current = q;
     this.root.hidden = !q;
     if (!q) return this.root.replaceChildren();
-    const input = h("input", { id: "answer-text", name: "answer", type: "text", autocomplete: "off" });
+    const input = h("input", {
+      id: "answer-text",
+      name: "answer",
+      type: "text",
+      autocomplete: "off",
+    });
     const status = h("p", { class: "form-error", role: "alert" });
     const send = async (text) => {
       if (!text.trim()) {
@@ -321,7 +341,11 @@ class QuestionPanel {
             "div",
             { class: "options", role: "group", "aria-label": "Suggested answers" },
             q.options.map((option) =>
-              h("button", { type: "button", class: "secondary", onclick: () => send(option) }, option),
+              h(
+                "button",
+                { type: "button", class: "secondary", onclick: () => send(option) },
+                option,
+              ),
             ),
           )
         : null,

@@ -10,10 +10,15 @@ const FILTERS = [
   {
     name: "status",
     label: "Status",
-    values: ["submitted", "working", "input_required", "completed", "failed", "canceled", "timed_out"],
+    // The listing's statuses are Temporal execution statuses (api/investigations.py ListStatus).
+    values: ["running", "completed", "failed", "canceled", "timed_out", "terminated"],
   },
   { name: "type", label: "Type", values: ["insider_trading", "wash_trade", "unknown"] },
-  { name: "disposition", label: "Disposition", values: ["escalate", "close_false_positive", "needs_review"] },
+  {
+    name: "disposition",
+    label: "Disposition",
+    values: ["escalate", "close_false_positive", "needs_review"],
+  },
 ];
 
 export const alertHref = (id) => `#/alerts/${encodeURIComponent(id)}`;
@@ -120,7 +125,11 @@ export function renderQueue(main, { navigate }) {
         h(
           "tr",
           { dataset: { alertId: item.id } },
-          h("td", { "data-label": "Alert" }, h("a", { href: alertHref(item.id) }, item.id)),
+          h(
+            "td",
+            { "data-label": "Alert", class: "alert-id" },
+            h("a", { href: alertHref(item.id) }, item.id),
+          ),
           h("td", { "data-label": "Type" }, humanize(item.type)),
           h("td", { "data-label": "Account" }, item.account),
           h("td", { "data-label": "Instrument" }, item.instrument),
@@ -133,13 +142,21 @@ export function renderQueue(main, { navigate }) {
             "td",
             { "data-label": "Disposition" },
             item.disposition
-              ? h("span", { class: `badge disposition-${item.disposition}` }, humanize(item.disposition))
+              ? h(
+                  "span",
+                  { class: `badge disposition-${item.disposition}` },
+                  humanize(item.disposition),
+                )
               : "—",
           ),
           h(
             "td",
             { "data-label": "Age" },
-            h("time", { datetime: item.started_at, title: item.started_at }, age(item.started_at, now)),
+            h(
+              "time",
+              { datetime: item.started_at, title: item.started_at },
+              age(item.started_at, now),
+            ),
           ),
         ),
       ),

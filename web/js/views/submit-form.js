@@ -24,7 +24,12 @@ const FIELDS = [
 ];
 
 /** "2024-03-01T09:30:00Z" -> "2024-03-01T09:30" for a datetime-local input, and back. */
-const toLocalInput = (iso) => (iso ? String(iso).replace(/Z|[+-]\d\d:\d\d$/, "").slice(0, 16) : "");
+const toLocalInput = (iso) =>
+  iso
+    ? String(iso)
+        .replace(/Z|[+-]\d\d:\d\d$/, "")
+        .slice(0, 16)
+    : "";
 const fromLocalInput = (value) => (value ? `${value.length === 16 ? `${value}:00` : value}Z` : "");
 
 export function renderSubmitForm({ onSubmitted }) {
@@ -43,7 +48,12 @@ export function renderSubmitForm({ onSubmitted }) {
     } else if (field.type === "textarea") {
       input = h("textarea", { id, name: field.name, rows: 2, "aria-describedby": describedBy });
     } else {
-      input = h("input", { id, name: field.name, type: field.type, "aria-describedby": describedBy });
+      input = h("input", {
+        id,
+        name: field.name,
+        type: field.type,
+        "aria-describedby": describedBy,
+      });
     }
     inputs[field.name] = input;
     errors[field.name] = h("p", { id: `${id}-error`, class: "field-error" });
@@ -74,7 +84,12 @@ export function renderSubmitForm({ onSubmitted }) {
       h("label", { for: "demo-alert" }, "Demo alert"),
       demoSelect,
     ),
-    h("fieldset", { class: "alert-fields" }, h("legend", { class: "visually-hidden" }, "Alert"), fields),
+    h(
+      "fieldset",
+      { class: "alert-fields" },
+      h("legend", { class: "visually-hidden" }, "Alert"),
+      fields,
+    ),
     formError,
     submit,
   );
@@ -86,7 +101,11 @@ export function renderSubmitForm({ onSubmitted }) {
       demoAlerts = Array.isArray(alerts) ? alerts : (alerts?.items ?? []);
       for (const alert of demoAlerts) {
         demoSelect.append(
-          h("option", { value: alert.id }, `${alert.id} — ${alert.type} ${alert.account} ${alert.instrument}`),
+          h(
+            "option",
+            { value: alert.id },
+            `${alert.id} — ${alert.type} ${alert.account} ${alert.instrument}`,
+          ),
         );
       }
     })
@@ -149,9 +168,15 @@ export function renderSubmitForm({ onSubmitted }) {
         unplaced.push(`${name || "request"}: ${message}`);
       }
     }
-    const title = cause.problem?.title ?? cause.message;
-    const detail = cause.problem?.detail && cause.problem.detail !== title ? ` ${cause.problem.detail}` : "";
-    formError.textContent = [`${title}.${detail}`.replace("..", "."), ...unplaced].join(" ");
+    if (first && unplaced.length === 0) {
+      formError.textContent = "The alert was not accepted: see the fields marked above.";
+    } else {
+      const title = cause.problem?.title ?? "The alert was not accepted";
+      const detail = unplaced.length
+        ? unplaced.join("; ")
+        : (cause.problem?.detail ?? cause.message);
+      formError.textContent = `${title}: ${detail}`;
+    }
     (first ?? submit).focus();
   }
 

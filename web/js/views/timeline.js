@@ -43,6 +43,10 @@ export class Timeline {
       lane.badge.className = `badge agent-${agent.status}`;
       setText(lane.badge, humanize(agent.status));
       lane.empty.hidden = agent.steps.size > 0;
+      setText(
+        lane.empty,
+        agent.status === "skipped" ? "Not needed for this alert." : "No steps yet.",
+      );
       for (const step of agent.steps.values()) this.#renderStep(lane, agent.agent, step);
     }
   }
@@ -73,7 +77,10 @@ export class Timeline {
     setText(view.title, step.title);
     setText(view.state, ` (${step.status})`);
     view.progress.value = step.progress ?? 0;
-    view.progress.setAttribute("aria-label", `${step.title}: ${Math.round((step.progress ?? 0) * 100)}%`);
+    view.progress.setAttribute(
+      "aria-label",
+      `${step.title}: ${Math.round((step.progress ?? 0) * 100)}%`,
+    );
     setText(view.detail, step.detail ?? "");
     view.detail.hidden = !step.detail;
     setText(view.text, step.text);
