@@ -47,6 +47,12 @@ class ViewerSpec:
     stop_after_events: int | None = None  # per stream
     stop_after_s: float | None = None  # overall
     reconnect: bool = True
+    # Count latency only for events emitted after the viewer connected: a replay of
+    # what happened before is not emit→receive latency.
+    live_only: bool = False
+    # Retry a refused or failed connection (HTTP error, reset) after a second, as a
+    # resilient client would; each failure is still counted in `failures`.
+    retry_failures: bool = False
     max_connects_in_flight: int = 100  # do not SYN-flood a 2-core box
 
     @classmethod
@@ -74,6 +80,8 @@ class StreamResult:
     connect_ms: float | None = None  # request sent -> response headers (first connect)
     first_event_ms: float | None = None  # request sent -> first event (first connect)
     error: str | None = None
+    replayed: int = 0  # events emitted before this viewer connected (live_only)
+    failures: int = 0  # connections refused or broken (retried with retry_failures)
     latencies_ms: array = field(default_factory=lambda: array("d"))
 
 
@@ -186,6 +194,7 @@ class Viewer:
         self._last_id = spec.last_event_id
         self._buffer = b""
         self._sent = 0.0
+        self._connected_at = 0.0  # wall clock, comparable with event timestamps
         self._first_connection = True
         url = urlsplit(spec.url)
         self._host, self._port = url.hostname or "127.0.0.1", url.port or 80
@@ -219,10 +228,15 @@ class Viewer:
                     await asyncio.sleep(0.2)
                 self._buffer, self._sent = b"", time.monotonic()
                 connection = _SSEConnection(self, self._request())
-                async with gate:
-                    await loop.create_connection(lambda c=connection: c, self._host, self._port)
                 try:
+                    async with gate:
+                        await loop.create_connection(lambda c=connection: c, self._host, self._port)
                     await connection.closed
+                except Exception:
+                    self.result.failures += 1
+                    if not self.run.retry_failures:
+                        raise
+                    await asyncio.sleep(1.0)
                 finally:
                     connection.close(None)
                 self._first_connection = False
@@ -236,6 +250,7 @@ class Viewer:
     def on_connected(self) -> None:
         if self._first_connection:
             self.result.connect_ms = (time.monotonic() - self._sent) * 1000
+            self._connected_at = time.time()
         self.connected.set()
 
     def on_body(self, chunk: bytes) -> bool:
@@ -253,7 +268,10 @@ class Viewer:
                 r.first_event_ms = (time.monotonic() - self._sent) * 1000
             emitted, terminal = _event_time(data, fmt)
             if emitted is not None:
-                r.latencies_ms.append((received - emitted) * 1000)
+                if self.run.live_only and emitted < self._connected_at:
+                    r.replayed += 1
+                else:
+                    r.latencies_ms.append((received - emitted) * 1000)
             r.terminal = r.terminal or terminal
             if self._done():
                 return True
@@ -266,8 +284,9 @@ class Viewer:
             return
         if r.first_id is None:
             r.first_id = event_id
-            expected = None if self.spec.last_event_id is None else self.spec.last_event_id + 1
-            if expected is not None and event_id > expected:
+            # Without Last-Event-ID a stream starts at offset 0.
+            expected = 0 if self.spec.last_event_id is None else self.spec.last_event_id + 1
+            if event_id > expected:
                 r.gaps += event_id - expected
         elif self._last_id is not None:
             if event_id <= self._last_id:
@@ -295,12 +314,14 @@ def summarize(results: list[StreamResult]) -> dict[str, Any]:
             "duplicates": sum(r.duplicates for r in members),
             "reconnects": sum(r.reconnects for r in members),
             "terminal": sum(r.terminal for r in members),
+            "replayed": sum(r.replayed for r in members),
             "errors": sum(r.error is not None for r in members),
+            "failures": sum(r.failures for r in members),
             "error_samples": sorted({r.error for r in members if r.error})[:5],
             "latency_ms": percentiles(latencies),
             "connect_ms": percentiles(np.array(connects)),
             "first_event_ms": percentiles(np.array(firsts)),
-            "last_ids": [r.last_id for r in members][:5],
+            "last_ids": [r.last_id for r in members],
         }
     return groups
 

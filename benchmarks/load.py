@@ -1,0 +1,191 @@
+"""`make load`: 100 concurrent investigations watched by 1,000 SSE viewers of one API
+process, for LOAD_SECONDS (default 120), then it stops by itself.
+
+Every viewer checks that offsets arrive contiguous from 0 to where it stopped (a gap
+or a repeat is a dropped event: there must be none), reconnects with Last-Event-ID
+when its stream is cut, and records emit→receive latency. A few viewers are slow
+(they pause after every read, like a phone on a bad link): the API must cut them
+loose rather than let them hold up the fast ones or grow its memory without bound.
+
+Knobs (env): LOAD_SECONDS, LOAD_INVESTIGATIONS (100), LOAD_VIEWERS (1000),
+LOAD_SLOW_VIEWERS (50), LOAD_SLOW_PAUSE_MS (250), LOAD_TOKEN_DELAY_MS (60, about an
+LLM's pace), LOAD_OUT (default benchmarks/results/load.json).
+Exit status 1 if any event was dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import procstat
+from benchmarks.fanout import open_streams
+from benchmarks.live_stack import AUTH, LiveStack
+from benchmarks.report import RESULTS_DIR, Report, Row, machine_facts
+from benchmarks.viewers import StreamSpec, ViewerProcess, ViewerSpec
+
+SAMPLE_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    seconds: float
+    investigations: int
+    viewers: int
+    slow_viewers: int
+    slow_pause_ms: float
+    token_delay_ms: float
+
+    @classmethod
+    def from_env(cls) -> LoadPlan:
+        env = os.environ
+        return cls(
+            seconds=float(env.get("LOAD_SECONDS", 120)),
+            investigations=int(env.get("LOAD_INVESTIGATIONS", 100)),
+            viewers=int(env.get("LOAD_VIEWERS", 1000)),
+            slow_viewers=int(env.get("LOAD_SLOW_VIEWERS", 50)),
+            slow_pause_ms=float(env.get("LOAD_SLOW_PAUSE_MS", 250)),
+            token_delay_ms=float(env.get("LOAD_TOKEN_DELAY_MS", 60)),
+        )
+
+
+def viewer_spec(live: LiveStack, alert_ids: list[str], plan: LoadPlan) -> ViewerSpec:
+    streams = []
+    stride = max(1, plan.viewers // max(1, plan.slow_viewers))
+    for i in range(plan.viewers):
+        slow = plan.slow_viewers > 0 and i % stride == 0 and i // stride < plan.slow_viewers
+        streams.append(
+            StreamSpec(
+                url=live.events_url(alert_ids[i % len(alert_ids)]),
+                headers=AUTH,
+                group="slow" if slow else "fast",
+                slow_ms=plan.slow_pause_ms if slow else 0.0,
+            )
+        )
+    return ViewerSpec(
+        streams=streams,
+        timestamps="progress_event",
+        live_only=True,
+        retry_failures=True,
+        max_connects_in_flight=20,
+    )
+
+
+async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
+    live = LiveStack(workdir / "stack")
+    live.stack.env_overrides["SURVEIL_OFFLINE_TOKEN_DELAY_MS"] = f"{plan.token_delay_ms:g}"
+    print("… starting the stack", flush=True)
+    await asyncio.to_thread(live.start)
+    try:
+        baseline = procstat.usage(live.api_pid)
+        alerts = live.fresh_alerts(plan.investigations, "load")
+        print(f"… submitting {plan.investigations} investigations", flush=True)
+        await live.submit(alerts)
+        print(f"… connecting {plan.viewers} viewers", flush=True)
+        connecting = time.monotonic()
+        viewers = await ViewerProcess(viewer_spec(live, [a["id"] for a in alerts], plan)).start(
+            ready_within_s=300
+        )
+        connect_s = time.monotonic() - connecting
+        print(f"  {viewers.ready} connected in {connect_s:.0f} s; holding {plan.seconds:.0f} s",
+              flush=True)  # fmt: skip
+        samples = []
+        start = last = procstat.usage(live.api_pid)
+        deadline = time.monotonic() + plan.seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(SAMPLE_EVERY_S, max(0.0, deadline - time.monotonic())))
+            now = procstat.usage(live.api_pid)
+            samples.append({
+                "t_s": round(now.at - start.at, 1),
+                "rss_mb": round(now.rss_bytes / 2**20, 1),
+                "cpu_pct": round(now.cpu_percent_since(last), 1),
+                "open_streams": await open_streams(live),
+            })  # fmt: skip
+            last = now
+            print(f"  t={samples[-1]['t_s']:>5.0f}s  RSS {samples[-1]['rss_mb']:.0f} MB  "
+                  f"CPU {samples[-1]['cpu_pct']:.0f}%  open {samples[-1]['open_streams']}",
+                  flush=True)  # fmt: skip
+        end = procstat.usage(live.api_pid)
+        result = await viewers.result(stop=True, within_s=120)
+        metrics = await live.metrics()
+    finally:
+        await asyncio.to_thread(live.stop)
+    lagged = sum(
+        s.value
+        for s in metrics.get("surveil_stream_disconnects_before_end", [])
+        if s.labels.get("reason") == "lagged" and s.name.endswith("_total")
+    )
+    return {
+        "plan": plan.__dict__,
+        "connect_s": connect_s,
+        "connected": viewers.ready,
+        "baseline_rss_bytes": baseline.rss_bytes,
+        "end_rss_bytes": end.rss_bytes,
+        "api_cpu_pct": end.cpu_percent_since(start),
+        "samples": samples,
+        "groups": result["groups"],
+        "lagged_disconnects": lagged,
+    }
+
+
+def report_for(out: dict[str, Any]) -> Report:
+    plan, groups = out["plan"], out["groups"]
+    report = Report(
+        f"make load: {plan['investigations']} investigations × {plan['viewers']} viewers, "
+        f"{plan['seconds']:.0f} s"
+    )
+    report.details = out
+    dropped = sum(g["gaps"] + g["duplicates"] for g in groups.values())
+    rss = [s["rss_mb"] for s in out["samples"]] or [out["end_rss_bytes"] / 2**20]
+    kb_per_viewer = (out["end_rss_bytes"] - out["baseline_rss_bytes"]) / plan["viewers"] / 1024
+    report.metrics = {
+        "dropped_events": dropped,
+        "reconnections": sum(g["reconnects"] for g in groups.values()),
+        "failed_connects": sum(g["failures"] for g in groups.values()),
+        "kb_per_viewer": kb_per_viewer,
+        "api_cpu_pct": out["api_cpu_pct"],
+        "max_open_streams": max((s["open_streams"] for s in out["samples"]), default=0),
+        **{f"{name}_p50_ms": g["latency_ms"]["p50"] for name, g in groups.items()},
+        **{f"{name}_p99_ms": g["latency_ms"]["p99"] for name, g in groups.items()},
+    }
+    s = "load"
+    report.add(Row(s, "dropped events (gaps + repeats)", dropped, "", target="0", met=dropped == 0))
+    report.add(Row(s, "viewers connected / max open", f"{out['connected']} / {report.metrics['max_open_streams']}",
+                   note=f"connect wave took {out['connect_s']:.0f} s, "
+                        f"{report.metrics['failed_connects']} refused connects retried"))  # fmt: skip
+    report.add(Row(s, "reconnections (Last-Event-ID)", report.metrics["reconnections"],
+                   note=f"API cut {out['lagged_disconnects']:.0f} lagging viewers"))  # fmt: skip
+    report.add(Row(s, "API memory per viewer", kb_per_viewer, "KB", target="≤ 200",
+                   met=kb_per_viewer <= 200))  # fmt: skip
+    report.add(Row(s, "API RSS first / max / last sample", f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}",
+                   "MB", note="bounded if last ≈ max"))  # fmt: skip
+    report.add(Row(s, "API CPU (avg over the hold)", out["api_cpu_pct"], "% of a core"))
+    for name, g in sorted(groups.items()):
+        report.add(Row(s, f"emit→receive p50 / p99, {name} viewers ({g['streams']})",
+                       f"{g['latency_ms']['p50'] or 0:.0f} / {g['latency_ms']['p99'] or 0:.0f}", "ms",
+                       note=f"{g['events']} events, {g['reconnects']} reconnects, "
+                            f"gaps {g['gaps']}, dup {g['duplicates']}, errors {g['errors']}"))  # fmt: skip
+    return report
+
+
+def main() -> int:
+    plan = LoadPlan.from_env()
+    machine = machine_facts()
+    with tempfile.TemporaryDirectory(prefix="surveil-load-") as tmp:
+        out = asyncio.run(run_load(plan, Path(tmp)))
+    report = report_for(out)
+    report.print()
+    path = Path(os.environ.get("LOAD_OUT", RESULTS_DIR / "load.json"))
+    report.write(path, machine)
+    print(f"wrote {path}")
+    return 0 if report.metrics["dropped_events"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
