@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,8 +85,9 @@ async def read_sse(
     headers: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
     limit: int | None = None,
+    until: Callable[[Frame], bool] | None = None,
 ) -> Stream:
-    """Read frames until the server closes (or `limit` frames were read)."""
+    """Read frames until the server closes (or `limit` were read, or one matched `until`)."""
     async with client.stream("GET", url, headers=headers, params=params, timeout=120) as response:
         stream = Stream(response.status_code)
         if response.status_code != 200:
@@ -103,6 +104,8 @@ async def read_sse(
                               ProgressEvent.model_validate_json(fields["data"]))
                     )  # fmt: skip
                     if limit is not None and len(stream.frames) >= limit:
+                        return stream
+                    if until is not None and until(stream.frames[-1]):
                         return stream
                 fields = {}
             else:

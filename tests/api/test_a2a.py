@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from a2a.client import A2ACardResolver, Client, ClientCallContext, ClientConfig, ClientFactory
-from a2a.helpers.proto_helpers import get_data_parts, new_data_part, new_text_part
+from a2a.helpers.proto_helpers import get_data_parts, new_data_part
 from a2a.types import (
     AgentCard,
     CancelTaskRequest,
@@ -169,7 +169,3 @@ async def test_text_naming_a_stored_alert_starts_it_and_nonsense_is_invalid_para
         assert (await http.post(rpc, json=bad_resume, headers=headers)).json()["error"][
             "code"
         ] == -32001
-
-
-def test_new_text_part_helper_is_what_clients_use() -> None:
-    assert new_text_part("x").text == "x"

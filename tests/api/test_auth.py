@@ -88,3 +88,24 @@ def test_tokens_never_reach_the_logs(stack) -> None:
     logs = stack.children["api"].log.read_text()
     assert "tenant-a-token" not in logs and "tenant-b-token" not in logs
     assert "token=" not in logs
+
+
+def test_dev_token_is_created_once_and_kept_in_surveil_home(tmp_path) -> None:
+    from api.auth import TokenRegistry
+    from surveil.settings import Settings
+
+    first = TokenRegistry.from_settings(Settings(home=tmp_path))
+    second = TokenRegistry.from_settings(Settings(home=tmp_path))
+    assert first.dev_mode and first.dev_token == second.dev_token
+    assert (tmp_path / "dev-token").read_text().strip() == first.dev_token
+    assert first.tenant_for(first.dev_token) == "demo" and first.tenant_for("guess") is None
+
+
+def test_malformed_token_config_is_refused() -> None:
+    import pytest
+
+    from api.auth import InvalidTokenConfig, parse_tokens
+
+    assert parse_tokens("a:demo, b:other,") == {"a": "demo", "b": "other"}
+    with pytest.raises(InvalidTokenConfig):
+        parse_tokens("just-a-token")
