@@ -223,7 +223,7 @@ class Viewer:
         loop = asyncio.get_running_loop()
         try:
             while not self._done():
-                if not self._first_connection:
+                if self.result.connect_ms is not None:  # a stream we had was cut
                     self.result.reconnects += 1
                     await asyncio.sleep(0.2)
                 self._buffer, self._sent = b"", time.monotonic()
@@ -354,9 +354,14 @@ async def run_viewers(spec: ViewerSpec, stop: asyncio.Event) -> dict[str, Any]:
     viewers = [Viewer(s, spec) for s in spec.streams]
     gate = asyncio.Semaphore(spec.max_connects_in_flight)
     tasks = [asyncio.create_task(v.run_until_done(gate)) for v in viewers]
-    await asyncio.gather(*(v.connected.wait() for v in viewers))
+    all_connected = asyncio.ensure_future(asyncio.gather(*(v.connected.wait() for v in viewers)))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([all_connected, stopped], return_when=asyncio.FIRST_COMPLETED)
+    all_connected.cancel()
+    stopped.cancel()
     ready_s = time.monotonic() - started
-    print(json.dumps({"ready": sum(v.result.error is None for v in viewers)}), flush=True)
+    ready = sum(v.result.connect_ms is not None and v.result.error is None for v in viewers)
+    print(json.dumps({"ready": ready}), flush=True)
     reading = time.monotonic()
     events_before_reading = sum(v.result.events for v in viewers)
     waits = [asyncio.ensure_future(asyncio.gather(*tasks)), asyncio.ensure_future(stop.wait())]
@@ -392,8 +397,13 @@ class ViewerProcess:
         self.spec = spec
         self.proc: asyncio.subprocess.Process | None = None
         self.ready = 0
+        self._ready: asyncio.Future[dict[str, Any]] | None = None
 
-    async def start(self, ready_within_s: float = 120) -> ViewerProcess:
+    async def start(
+        self, ready_within_s: float = 120, *, require_ready: bool = True
+    ) -> ViewerProcess:
+        """Launch; wait until every stream has connected (or, without `require_ready`,
+        until the deadline, leaving the stragglers connecting)."""
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.viewers",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -402,9 +412,20 @@ class ViewerProcess:
         assert self.proc.stdin is not None
         self.proc.stdin.write(self.spec.to_json().encode() + b"\n")
         await self.proc.stdin.drain()
-        line = await asyncio.wait_for(self._line(), ready_within_s)
+        try:
+            line = await asyncio.wait_for(asyncio.shield(self._ready_line()), ready_within_s)
+        except TimeoutError:
+            if require_ready:
+                await self.kill()
+                raise
+            return self
         self.ready = int(line["ready"])
         return self
+
+    async def _ready_line(self) -> dict[str, Any]:
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._line())
+        return await self._ready
 
     @property
     def pid(self) -> int:
@@ -422,6 +443,9 @@ class ViewerProcess:
     async def result(self, within_s: float | None = None, stop: bool = False) -> dict[str, Any]:
         """The summary; with `stop`, end all streams now rather than at their stop condition."""
         assert self.proc is not None and self.proc.stdin is not None
+        if self._ready is not None and not self._ready.done():
+            await self._send_stop()  # still connecting: the ready line comes first
+            self.ready = int((await asyncio.wait_for(self._ready, 60))["ready"])
         if stop:
             await self._send_stop()
         try:
