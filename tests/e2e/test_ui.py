@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +13,7 @@ from tests.support.stack import Stack
 
 INSIDER_ALERT = "ALR-007-02"  # insider trading before an announcement (planted case)
 UNKNOWN_ALERT = "ALR-007-08"  # type unknown: triage sends it to both specialists
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "investigation.png"
+WASH_ALERT = "ALR-007-01"
 RUN_TIMEOUT_MS = 120_000
 
 
@@ -81,8 +80,6 @@ def test_demo_alert_submitted_in_the_form_streams_live_to_a_determination_with_c
     )
 
     page.screenshot(path=artifacts_dir / "investigation.png", full_page=True)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(artifacts_dir / "investigation.png", SCREENSHOT)
 
     page.get_by_role("link", name="← Alert queue").click()
     row = page.locator(f'tr[data-alert-id="{INSIDER_ALERT}"]')
@@ -220,3 +217,12 @@ def test_dev_mode_signs_in_with_the_token_the_api_offers(
         assert token not in page.url
     finally:
         context.close()
+
+
+def test_queue_shows_a_new_investigation_without_a_reload(page: Page, api_a: Api) -> None:
+    sign_in(page, TENANT_A_TOKEN)
+    row = page.locator(f'tr[data-alert-id="{WASH_ALERT}"]')
+    expect(row).to_have_count(0)
+    api_a.submit(WASH_ALERT)  # by another client, while the queue is open
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row).to_contain_text("Wash trade")

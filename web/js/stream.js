@@ -60,6 +60,7 @@ export class InvestigationStream {
 
   /** Open (or re-open after a retry) the stream, resuming after the last offset applied. */
   start() {
+    this.stop(); // never two connections for one page
     this.stopped = false;
     this.finished = false;
     this.failures = 0;
