@@ -51,9 +51,11 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
     )
     result = await viewers.result(within_s=limit_s)
     wall_s = time.monotonic() - started
+    group = result["groups"]["viewers"]
+    if group["terminal"] < concurrency:  # cut short by the time limit
+        await live.cancel([a["id"] for a in alerts])
     metrics_after = await live.metrics()
     cpu_s = _stack_cpu_seconds(live) - cpu_before
-    group = result["groups"]["viewers"]
     return {
         "concurrency": concurrency,
         "token_delay_ms": live.token_delay_ms,

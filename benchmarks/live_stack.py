@@ -100,6 +100,14 @@ class LiveStack:
 
             await asyncio.gather(*(one(a) for a in alerts))
 
+    async def cancel(self, alert_ids: list[str]) -> None:
+        """Cancel investigations (a level cut short must not load the next stage)."""
+        async with httpx.AsyncClient(base_url=self.api_url, headers=AUTH, timeout=60) as client:
+            await asyncio.gather(
+                *(client.post(f"/api/alerts/{a}/cancel") for a in alert_ids),
+                return_exceptions=True,
+            )
+
     def events_url(self, alert_id: str, api: str = "api") -> str:
         return f"{self.stack.api_url(api)}/api/alerts/{alert_id}/events"
 

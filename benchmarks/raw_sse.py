@@ -87,7 +87,7 @@ async def _measure(
 
 
 async def run(report: Report, *, quick: bool, workdir: Path) -> None:
-    seconds = 2.0 if quick else 5.0
+    seconds = 2.0 if quick else 3.0
     many = 200 if quick else 1000
     port = free_port()
     server = start_process(

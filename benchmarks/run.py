@@ -27,6 +27,8 @@ from benchmarks.live_stack import LiveStack
 from benchmarks.report import RESULTS_DIR, Report, machine_facts
 from benchmarks.summary import TARGET_LEVEL
 
+RESERVE_S = 150  # kept for the paced ×1, fan-out and resume stages
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -90,13 +92,18 @@ class Bench:
         started = time.monotonic()
         print(f"… {name}", flush=True)
         try:
-            result = await work()
+            # Never past the budget: a stage that overruns is cut and says so.
+            result = await asyncio.wait_for(work(), max(10.0, self.budget.left_s))
         except Exception as exc:  # one broken stage must not lose the others' numbers
             traceback.print_exc()
             self.report.notes.append(f"{name} failed: {type(exc).__name__}: {exc}")
             return None
         print(f"  {name}: {time.monotonic() - started:.0f} s", flush=True)
         return result
+
+    def level_limit_s(self) -> float:
+        """A level may run until only the reserve for fan-out and resume is left."""
+        return max(30.0, self.budget.left_s - RESERVE_S)
 
     def level_estimate_s(self, concurrency: int) -> float:
         cores = os.cpu_count() or 2
@@ -106,7 +113,7 @@ class Bench:
         plan = self.plan
         await self.stage(
             "raw SSE ceiling",
-            60,
+            100,
             lambda: raw_sse.run(self.report, quick=plan.quick, workdir=self.workdir),
         )
         live = LiveStack(self.workdir / "stack")
@@ -115,8 +122,13 @@ class Bench:
         try:
             await self.latency_levels(live, "delay0")
             durable = self.results.get("durable", {})
-            biggest = max((r for r in durable.values() if r.get("token_delay_ms") == 0),
-                          key=lambda r: r["concurrency"], default=None)  # fmt: skip
+            # The largest unpaced level whose investigations all finished.
+            finished = [
+                r
+                for r in durable.values()
+                if r.get("token_delay_ms") == 0 and r["completed"] == r["concurrency"]
+            ]
+            biggest = max(finished, key=lambda r: r["concurrency"], default=None)  # fmt: skip
             if biggest is not None:
                 self.results["temporal_cost"] = await self.stage(
                     "Temporal cost",
@@ -167,7 +179,7 @@ class Bench:
                 f"durable path ×{n} ({variant})",
                 self.level_estimate_s(n),
                 lambda n=n: durable_path.measure(
-                    live, n, tag=f"{variant}-{n}", limit_s=max(30, self.budget.left_s - 30)
+                    live, n, tag=f"{variant}-{n}", limit_s=self.level_limit_s()
                 ),
             )
             if result:

@@ -8,8 +8,9 @@ from collections import Counter
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
-from workflows.client import connect, events
+from workflows.client import connect
 
 KIND = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signals",
@@ -26,9 +27,8 @@ async def _one(client: Any, workflow_id: str) -> dict[str, Any]:
     kinds: Counter[str] = Counter()
     for event in history.events:
         kinds[KIND.get(event.event_type, "other")] += 1
-    stream_events = 0
-    async for offset, _ in events(client, workflow_id):  # a finished run: the poll Query
-        stream_events = offset + 1
+    # The stream's next offset (a Query; never a live subscription that could wait).
+    stream_events = await WorkflowStreamClient.create(client, workflow_id).get_offset()
     return {
         "history_events": len(history.events),
         "history_bytes": sum(e.ByteSize() for e in history.events),
