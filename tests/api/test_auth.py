@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.types import CancelTaskRequest, GetTaskRequest, SubscribeToTaskRequest
 from a2a.utils.errors import TaskNotFoundError
 
-from api.auth import StreamTokens
+from api.auth import InvalidTokenConfig, StreamTokens, TokenRegistry, parse_tokens
+from surveil.settings import Settings
 from tests.api.conftest import TOKEN_B, bearer, fresh_alert, problem, read_sse, submit
 
 
@@ -91,9 +93,6 @@ def test_tokens_never_reach_the_logs(stack) -> None:
 
 
 def test_dev_token_is_created_once_and_kept_in_surveil_home(tmp_path) -> None:
-    from api.auth import TokenRegistry
-    from surveil.settings import Settings
-
     first = TokenRegistry.from_settings(Settings(home=tmp_path))
     second = TokenRegistry.from_settings(Settings(home=tmp_path))
     assert first.dev_mode and first.dev_token == second.dev_token
@@ -102,10 +101,6 @@ def test_dev_token_is_created_once_and_kept_in_surveil_home(tmp_path) -> None:
 
 
 def test_malformed_token_config_is_refused() -> None:
-    import pytest
-
-    from api.auth import InvalidTokenConfig, parse_tokens
-
     assert parse_tokens("a:demo, b:other,") == {"a": "demo", "b": "other"}
     with pytest.raises(InvalidTokenConfig):
         parse_tokens("just-a-token")

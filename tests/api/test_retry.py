@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import problem, read_sse, submit
+from tests.api.conftest import fresh_alert, problem, read_sse, submit
 
 FAILING = "wash_trade"
 AGENT = "agent-wash-trade"
@@ -11,12 +11,12 @@ AGENT = "agent-wash-trade"
 async def test_retry_after_a_specialist_failure_reuses_the_completed_finding(
     stack, api, demo_alerts
 ) -> None:
-    both = next(a for a in demo_alerts if a["type"] == "unknown")  # triage sends it to both
+    both = fresh_alert(demo_alerts, "unknown")  # triage sends it to both specialists
     # The wash-trade agent is down until the insider finding is in, then comes back
     # failing on purpose: the run fails with one finding completed.
     stack.stop(AGENT)
     try:
-        accepted = await submit(api, {"id": both["id"]})
+        accepted = await submit(api, both)
         events = accepted["links"]["events"]
         before = await read_sse(api, events, until=lambda f: f.event == "finding")
         assert before.frames[-1].data.agent == "insider_trading"
