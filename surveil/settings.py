@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     wash_agent_url: str = "http://127.0.0.1:8102"
     insider_agent_port: int = 8101
     wash_agent_port: int = 8102
+    # mTLS between the worker and the agents (agents/tls.py). The agents serve with
+    # agent_tls_cert/key and require client certificates signed by agent_tls_ca; the
+    # worker presents agent_client_cert/key and verifies the agents against agent_tls_ca.
+    agent_tls_cert: Path | None = None
+    agent_tls_key: Path | None = None
+    agent_tls_ca: Path | None = None
+    agent_client_cert: Path | None = None
+    agent_client_key: Path | None = None
 
     # API
     api_host: str = "127.0.0.1"

@@ -39,16 +39,22 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from agents.server import build_app, specialist_spec
+    from agents.tls import TLSConfigError, server_ssl_options
     from surveil.settings import get_settings
 
     settings = get_settings()
+    try:
+        ssl_options = server_ssl_options(settings)  # HTTPS / mTLS when configured
+    except TLSConfigError as exc:
+        raise SystemExit(f"surveil agent: {exc}") from None
     spec = specialist_spec(args.specialist)
     port = args.port if args.port is not None else spec.port(settings)
     public_url = args.public_url
     if public_url is None:
+        scheme = "https" if ssl_options else "http"
         public_url = (
-            spec.url(settings) if port == spec.port(settings) else f"http://{args.host}:{port}"
+            spec.url(settings) if port == spec.port(settings) else f"{scheme}://{args.host}:{port}"
         )
     app = build_app(args.specialist, public_url=public_url, settings=settings)
-    uvicorn.run(app, host=args.host, port=port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=port, log_level=args.log_level, **ssl_options)
     return 0

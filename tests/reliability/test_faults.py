@@ -94,9 +94,10 @@ async def faulted_run(
     killed_at: tuple[float, float] | None = None  # (monotonic, wall clock)
     detail = ""
     try:
-        while not following.done() and (viewer.last_offset or -1) < kill_offset:
-            await asyncio.sleep(0.01)
-        if not following.done():
+        reached = asyncio.create_task(viewer.reached(kill_offset))
+        await asyncio.wait({following, reached}, return_when=asyncio.FIRST_COMPLETED)
+        reached.cancel()
+        if viewer.terminal is None and not following.done():
             killed_at = (time.monotonic(), time.time())
             viewer.cut()
             await inject(stack, victim)

@@ -28,6 +28,7 @@ class ResumingViewer:
     connections: int = 0
     refusals: list[int] = field(default_factory=list)  # non-200 answers while reconnecting
     _connection: asyncio.Task[None] | None = None
+    _progress: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def terminal(self) -> ProgressEvent | None:
@@ -48,6 +49,12 @@ class ResumingViewer:
 
     def first_arrival_after(self, moment: float) -> float | None:
         return next((t for t in self.arrivals if t > moment), None)
+
+    async def reached(self, offset: int) -> None:
+        """Returns once a frame at or past `offset` arrived (or the stream ended)."""
+        while (self.last_offset is None or self.last_offset < offset) and self.terminal is None:
+            self._progress.clear()
+            await self._progress.wait()
 
     def cut(self) -> None:
         """Drop the current connection (the viewer reconnects on its own)."""
@@ -90,6 +97,7 @@ class ResumingViewer:
                     self.offsets.append(int(fields["id"]))
                     self.events.append(ProgressEvent.model_validate_json(fields["data"]))
                     self.arrivals.append(time.monotonic())
+                    self._progress.set()
                     if self.events[-1].is_terminal:
                         return
                 fields = {}
