@@ -9,6 +9,8 @@ import json
 import sqlite3
 import sys
 
+from surveil.cli._exit import exit_without_finalizing
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     submit = subparsers.add_parser(
@@ -35,14 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    return asyncio.run(_submit(args))
+    exit_without_finalizing(asyncio.run(_submit(args)))
+    return 0  # not reached
 
 
 def run_watch(args: argparse.Namespace) -> int:
     if args.from_offset < 0:
         print("surveil watch: --from must be 0 or more", file=sys.stderr)
         return 2
-    return asyncio.run(_watch(args))
+    exit_without_finalizing(asyncio.run(_watch(args)))
+    return 0  # not reached
 
 
 async def _submit(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 
+from surveil.cli._exit import exit_without_finalizing
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -30,4 +32,5 @@ def run(args: argparse.Namespace) -> int:
     for noisy in ("httpx", "a2a"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     asyncio.run(run_worker())
-    return 0
+    exit_without_finalizing(0)
+    return 0  # not reached
