@@ -82,7 +82,7 @@ class DevStack:
                 namespace=s.temporal_namespace,
                 search_attributes=SEARCH_ATTRIBUTES,
             )
-            plan.append(Child("temporal", args, port, s.temporal_ui_url))
+            plan.append(Child("temporal", args, port, s.temporal_ui_url))  # URL: its Web UI
         for specialist, port, url in (
             ("insider-trading", s.insider_agent_port, s.insider_agent_url),
             ("wash-trade", s.wash_agent_port, s.wash_agent_url),
@@ -182,7 +182,8 @@ class DevStack:
         lines = ["", "surveil is running:"]
         for child in self.children:
             if child.url:
-                lines.append(f"  {child.name:<24} {child.url}")
+                label = "Temporal Web UI" if child.name == "temporal" else child.name
+                lines.append(f"  {label:<24} {child.url}")
         lines.append(f"  {'Temporal (gRPC)':<24} {self.settings.temporal_address}")
         token = self._api_token_hint()
         if token:
