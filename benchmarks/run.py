@@ -4,7 +4,7 @@
     python -m benchmarks.run --quick    # smoke variant (≈ 3 min); also BENCH_QUICK=1
 
 Knobs (env): BENCH_BUDGET_S (wall-clock budget; stages that would not fit are skipped
-and say so), BENCH_PACED_DELAY_MS (token delay of the paced variant, default 20),
+and say so), BENCH_LEVEL_CAP_S (longest a durable level may run, 150), BENCH_PACED_DELAY_MS (token delay of the paced variant, default 20),
 BENCH_FANOUT_DELAY_MS (token delay while viewers are counted, default 150, so the
 investigations are still running), BENCH_OUT (where the JSON goes).
 """
@@ -27,7 +27,8 @@ from benchmarks.live_stack import LiveStack
 from benchmarks.report import RESULTS_DIR, Report, machine_facts
 from benchmarks.summary import TARGET_LEVEL
 
-RESERVE_S = 150  # kept for the paced ×1, fan-out and resume stages
+RESERVE_S = 170  # kept for the paced ×1, fan-out and resume stages
+LEVEL_CAP_S = float(os.environ.get("BENCH_LEVEL_CAP_S", 150))
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,10 @@ class Bench:
         return result
 
     def level_limit_s(self) -> float:
-        """A level may run until only the reserve for fan-out and resume is left."""
-        return max(30.0, self.budget.left_s - RESERVE_S)
+        """A level may run until only the reserve for the later stages is left, and
+        never longer than LEVEL_CAP_S (then it is cut, and the table says how many
+        investigations had finished)."""
+        return min(LEVEL_CAP_S, max(30.0, self.budget.left_s - RESERVE_S))
 
     def level_estimate_s(self, concurrency: int) -> float:
         cores = os.cpu_count() or 2
@@ -135,7 +138,7 @@ class Bench:
                     30,
                     lambda: temporal_cost.measure(live.settings(), biggest["workflow_ids"]),
                 )
-            if self.budget.allows(120):  # keep time for fan-out and resume
+            if self.budget.allows(100):  # keep time for fan-out and resume
                 await asyncio.to_thread(live.set_token_delay, plan.paced_delay_ms)
                 await self.latency_levels(live, f"paced{plan.paced_delay_ms:g}")
             else:

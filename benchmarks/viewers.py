@@ -382,6 +382,11 @@ async def run_viewers(spec: ViewerSpec, stop: asyncio.Event) -> dict[str, Any]:
 
 
 async def _main() -> None:
+    with contextlib.suppress(BrokenPipeError):  # the parent stopped listening
+        await _serve_parent()
+
+
+async def _serve_parent() -> None:
     spec = ViewerSpec.from_json(sys.stdin.readline())
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch_stdin_for_stop(stop))
