@@ -233,29 +233,39 @@ class AlertInvestigationWorkflow:
         if not drivers:
             return
 
-        def failed() -> bool:
-            return any(d.done() and not d.cancelled() and d.exception() for d in drivers)
+        def failure() -> BaseException | None:
+            return next(
+                (
+                    d.exception()
+                    for d in drivers
+                    if d.done() and not d.cancelled() and d.exception()
+                ),
+                None,
+            )
 
         await workflow.wait_condition(
             lambda: (
                 all(d.done() for d in drivers)
-                or failed()
+                or failure() is not None
                 or self.cancel_requested
                 or self._handoff_due()
             )
         )
-        if not all(d.done() for d in drivers):
-            for driver in drivers:
-                driver.cancel()
-            # Each relay acknowledges its cancellation after flushing its events.
-            await asyncio.gather(*drivers, return_exceptions=True)
-            if self.cancel_requested:
-                await self._cancel_specialist_tasks()
-                raise _Canceled
-            if not failed():
-                raise _HandOff
+        # Decided before cancelling: a relay we cancel ends in an error too.
+        failed, finished = failure(), all(d.done() for d in drivers)
+        if finished and failed is None:
+            return
         for driver in drivers:
-            driver.result()  # re-raise the first failure
+            driver.cancel()
+        # Each relay acknowledges its cancellation after flushing its events.
+        await asyncio.gather(*drivers, return_exceptions=True)
+        if failed is not None or self.cancel_requested:
+            await self._cancel_specialist_tasks()
+        if failed is not None:
+            raise failed
+        if self.cancel_requested:
+            raise _Canceled
+        raise _HandOff
 
     async def _drive(self, agent: Specialist) -> None:
         """Run one specialist to its finding, through any questions it asks."""
@@ -318,7 +328,7 @@ class AlertInvestigationWorkflow:
             synthesize,
             SynthesisInput(
                 alert=self.inp.alert,
-                findings=list(self.progress.findings.values()),
+                findings=self._findings(),
                 position=self._position(ORCHESTRATOR),
             ),
             **_LLM_STEP,
@@ -404,6 +414,12 @@ class AlertInvestigationWorkflow:
         self.progress.fold.apply(event)
         self.events.publish(event)
 
+    def _findings(self) -> list[Finding]:
+        """In triage's order, not in the order the parallel specialists finished."""
+        order = [a.value for a in self.progress.specialists or []]
+        ranked = sorted(self.progress.findings, key=lambda a: order.index(a) if a in order else 99)
+        return [self.progress.findings[a] for a in ranked]
+
     def _position(self, agent: str) -> RelayPosition:
         return self.progress.fold.position(agent)
 
@@ -438,7 +454,7 @@ class AlertInvestigationWorkflow:
             alert=self.inp.alert,
             state=self.progress.state,
             agents=self.progress.fold.agents,
-            findings=list(self.progress.findings.values()),
+            findings=self._findings(),
             determination=self.determination,
             question=questions[0] if questions else None,
             error=self.error,

@@ -10,12 +10,13 @@ import uuid
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 
+from surveil.events import EventType
 from surveil.models import Alert, Determination
 from surveil.store import Store
 from surveil.tasks import Answer, TaskSnapshot, TaskState
 from tests.support.investigations import client_for, collect, duplicated_relays, terminal
 from tests.support.stack import Stack
-from workflows.client import NotRetryable, retry_investigation, start_investigation
+from workflows.client import NotRetryable, events, retry_investigation, start_investigation
 from workflows.investigation import (
     ANSWER_UPDATE,
     CANCEL_SIGNAL,
@@ -133,3 +134,46 @@ async def test_canceled_investigation_retries_as_next_run_with_higher_offsets(st
         SNAPSHOT_QUERY, result_type=TaskSnapshot
     )
     assert snapshot.run == 2 and snapshot.state == TaskState.completed
+
+
+ASKS_ANALYST = "ALR-007-12"  # the wash-trade specialist asks about common control
+
+
+async def test_question_waits_for_the_answer_then_resumes_the_same_task(stack: Stack):
+    client = await client_for(stack)
+    handle = await start_investigation(client, alert(stack, ASKS_ANALYST, fresh=True))
+    items = []
+    async for offset, event in events(client, handle.id):
+        items.append((offset, event))
+        if event.type == EventType.input_required:
+            snapshot = await handle.query(SNAPSHOT_QUERY, result_type=TaskSnapshot)
+            assert snapshot.state == TaskState.input_required
+            assert snapshot.question is not None and snapshot.question.agent == "wash_trade"
+            options = snapshot.question.options or ["yes"]
+            await handle.execute_update(ANSWER_UPDATE, Answer(agent="", text=options[0]))
+
+    assert duplicated_relays(items) == []
+    assert [o for o, _ in items] == list(range(len(items)))
+    assert any("analyst answered wash_trade" in (e.text or "") for _, e in items)
+    wash_tasks = {
+        e.data["relay"]["a2a_task_id"]
+        for _, e in items
+        if e.agent == "wash_trade" and e.data and "relay" in e.data
+    }
+    assert len(wash_tasks) == 1  # the answer went to the task that asked
+    assert terminal(items).data["state"] == "completed"
+
+
+async def test_unanswered_question_makes_the_finding_need_review(stack: Stack):
+    client = await client_for(stack)
+    inp = InvestigationInput(alert=alert(stack, ASKS_ANALYST, fresh=True), input_timeout_s=1)
+    workflow_id = f"alert-test-noanswer-{uuid.uuid4().hex[:8]}"
+    await client.start_workflow(
+        AlertInvestigationWorkflow.run, inp, id=workflow_id, task_queue="surveil-investigations"
+    )
+    items = await collect(client, workflow_id)
+
+    assert any("no answer for wash_trade in time" in (e.text or "") for _, e in items)
+    determination = Determination.model_validate(terminal(items).data["determination"])
+    wash = next(f for f in determination.findings if f.specialist == "wash_trade")
+    assert wash.needs_review
