@@ -135,3 +135,23 @@ def machine_facts() -> dict[str, Any]:
         "git_commit": _run("git", "rev-parse", "HEAD"),
         "git_dirty": bool(_run("git", "status", "--porcelain", "--untracked-files=no")),
     }
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The table of a results JSON as Markdown (for docs/benchmarks.md)."""
+    lines = [
+        "| section | measurement | value | unit | target | met | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for raw in result["rows"]:
+        row = Row(**raw)
+        met = {True: "met", False: "**not met**", None: ""}[row.met]
+        cells = [row.section, row.name, row.shown_value(), row.unit, row.target, met, row.note]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    lines += [f"- {note}" for note in result.get("notes", [])]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.report benchmarks/results/latest.json  -> Markdown table
+    print(markdown_table(json.loads(Path(sys.argv[1]).read_text())))

@@ -11,6 +11,11 @@ DURABLE_P50_MS, DURABLE_P99_MS, TARGET_LEVEL = 100.0, 300.0, 100
 RATIO_P50 = 3.0
 VIEWERS_MIN, KB_PER_VIEWER_MAX = 1000, 200.0
 HISTORY_PER_STREAM_EVENT_MAX = 1 / 20
+# Always present in results/latest.json (null when a stage was skipped or failed).
+REQUIRED_METRICS = (
+    "durable_p50_ms", "durable_p99_ms", "direct_p50_ms", "direct_p99_ms", "ratio_p50",
+    "ratio_p99", "viewers_max", "kb_per_viewer", "history_events_per_stream_event", "resume_ms",
+)  # fmt: skip
 
 
 def _pair(lat: dict[str, Any] | None) -> str:
@@ -26,6 +31,7 @@ def _level_key(key: str) -> tuple[str, int]:
 
 def add_rows(report: Report, plan_delay_ms: float) -> None:
     d, m = report.details, report.metrics
+    m.update(dict.fromkeys(REQUIRED_METRICS))
     direct: dict[str, Any] = d.get("direct") or {}
     durable: dict[str, Any] = d.get("durable") or {}
 
