@@ -45,6 +45,7 @@ from agents.a2a_events import (
     state_of,
 )
 from agents.server import specialist_spec
+from agents.tls import agent_http_client
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Finding
 from surveil.settings import get_settings
@@ -78,7 +79,8 @@ async def cancel_specialist_task(inp: CancelSpecialistInput) -> None:
 
 @asynccontextmanager
 async def _a2a_client(url: str) -> AsyncIterator[Client]:
-    async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as http:
+    # mTLS to the agents when SURVEIL_AGENT_TLS_* / _CLIENT_* are set (agents/tls.py).
+    async with agent_http_client(timeout=_HTTP_TIMEOUT) as http:
         client = await ClientFactory(
             ClientConfig(streaming=True, httpx_client=http)
         ).create_from_url(url)
