@@ -23,6 +23,9 @@ BENCH_ENV = {
     "SURVEIL_SUBMISSIONS_PER_MINUTE": "100000",
     "SURVEIL_MAX_STREAMS_PER_TENANT": "100000",
     "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "0",
+    # Some demo alerts make a specialist ask the analyst; nobody answers in a benchmark,
+    # so do not wait the default two minutes (the direct path does not wait either).
+    "SURVEIL_INPUT_TIMEOUT_S": "1",
 }
 # Processes that run the offline model and so read its token delay.
 MODEL_PROCESSES = ("agent-insider-trading", "agent-wash-trade", "worker")
