@@ -41,7 +41,7 @@ from agents.a2a_events import (
     next_seq,
 )
 from agents.checkpointing import memory_checkpointer
-from agents.runner import GraphRun
+from agents.runner import GraphRun, resume_command
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Finding
 from surveil.settings import Settings, get_settings
@@ -240,10 +240,7 @@ def _graph_input(task: Task | None, context: RequestContext) -> dict[str, Any] |
     if task is None:
         return {"alert": alert_from_message(context.message)}
     _check_waiting(task)
-    answer = answer_from_message(context.message)
-    # LangGraph reads Command(resume=None) as "no resume at all" and refuses it, so
-    # "no answer in time" resumes with {"answer": None}, which the graphs accept.
-    return Command(resume=answer if answer is not None else {"answer": None})
+    return resume_command(answer_from_message(context.message))
 
 
 def _new_task(context: RequestContext) -> Task:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.llm import get_chat_model
+from agents.llm import attribution_line, get_chat_model
 from agents.prompts import specialist_messages
 from surveil.models import Alert, Evidence
 from surveil.store import Store
@@ -26,4 +26,6 @@ def write_summary(
     reach LangGraph's "messages" stream as they are written."""
     model = llm if llm is not None else get_chat_model()
     response = model.invoke(specialist_messages(specialist, alert, evidence, score))
-    return str(response.text).strip()
+    # Every narrative names its author, so a reader can tell an LLM's words from the
+    # offline model's templated ones.
+    return f"{str(response.text).strip()}\n\n{attribution_line(model)}"

@@ -91,7 +91,9 @@ async def test_wash_graph_reports_each_step_streams_its_summary_and_ends_with_th
     assert started == completed == steps
     assert all(0 <= e.progress <= 1 for e in events if e.type == EventType.step_progress)
     tokens = [e.text for e in events if e.type == EventType.message_delta]
-    assert len(tokens) > 10 and "".join(tokens).strip() == finding.summary
+    streamed, attribution = finding.summary.rsplit("\n\n", 1)
+    assert len(tokens) > 10 and "".join(tokens).strip() == streamed
+    assert attribution.startswith("Narrative written by surveil offline analyst model")
     assert events[-2].type == EventType.finding
     assert Finding.model_validate(events[-2].data) == finding
     assert finding.score == score_wash(finding.evidence)  # the evidence decides, not the text
