@@ -151,7 +151,7 @@ class Bench:
                     lambda: fanout.measure(
                         live, plan.fanout_waves,
                         investigations=plan.fanout_investigations,
-                        limit_s=min(120, self.budget.left_s),
+                        limit_s=min(60, self.budget.left_s / 3),
                     ),
                 )  # fmt: skip
                 self.results["resume"] = await self.stage(
