@@ -76,8 +76,10 @@ from a2a.utils.errors import (
 from google.protobuf.struct_pb2 import Struct
 from pydantic import ValidationError
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 from api import logging as api_logging
 from api import metrics
@@ -90,6 +92,7 @@ from api.investigations import (
     workflow_id_for,
 )
 from api.problems import Problem, problem_response, unauthorized
+from api.routes.events import BadOffset, parse_offset
 from surveil.events import ProgressEvent
 from surveil.models import Alert
 from surveil.store import Store
@@ -254,9 +257,10 @@ def _last_event_id(context: ServerCallContext) -> int | None:
     raw = headers.get("last-event-id")
     if raw is None or raw.strip() == "":
         return None
-    if not raw.strip().isdigit():
-        raise InvalidParamsError(message=f"Last-Event-ID: {raw!r} is not a non-negative integer")
-    return int(raw.strip())
+    try:
+        return parse_offset(raw)
+    except BadOffset as exc:
+        raise InvalidParamsError(message=f"Last-Event-ID: {exc}") from None
 
 
 class TemporalRequestHandler(RequestHandler):
@@ -557,7 +561,64 @@ class A2AAuth:
                 return
             scope["surveil_tenant"] = tenant
             api_logging.bind(tenant=tenant)
+            await self._parsed_or_refused(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _parsed_or_refused(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a body that is not JSON-RPC-parseable with -32700 here: the SDK turns
+        undecodable bytes and recursion-deep JSON into -32603 "internal error" with
+        Python's message (found by tests/fuzz/test_a2a_jsonrpc_fuzz.py)."""
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its request
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        problem = _unparseable(body)
+        if problem is not None:
+            refusal = JSONResponse(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": problem}}
+            )
+            await refusal(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> ASGIMessage:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # http.disconnect, for streaming responses
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+MAX_JSON_DEPTH = 64  # an A2A message nests a handful of levels; far deeper is an attack
+
+
+def _unparseable(body: bytes) -> str | None:
+    """Why `body` is not parseable JSON (None when it is; the SDK validates the rest)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"Parse error: body is not UTF-8 (byte {exc.start})"
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:  # bounded by the body-size limit; json.loads would recurse instead
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return f"Parse error: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        elif char in "]}":
+            depth -= 1
+    return None
 
 
 def a2a_routes(services: Services) -> list[BaseRoute]:

@@ -86,6 +86,16 @@ class TokenRegistry:
         return found
 
 
+def signing_key(settings: Settings, registry: TokenRegistry) -> bytes:
+    """The HMAC key of what the API hands out and takes back (stream tokens, page tokens):
+    SURVEIL_STREAM_TOKEN_SECRET, else derived from the bearer tokens, so every API
+    process of one deployment agrees."""
+    if settings.stream_token_secret is not None:
+        return settings.stream_token_secret.get_secret_value().encode()
+    material = "\n".join(sorted(registry.tokens)).encode()
+    return hashlib.sha256(b"surveil-stream-token\n" + material).digest()
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -121,13 +131,7 @@ class StreamTokens:
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: TokenRegistry) -> StreamTokens:
-        if settings.stream_token_secret is not None:
-            secret = settings.stream_token_secret.get_secret_value().encode()
-        else:
-            # Derived from the bearer tokens, so every API process of one deployment agrees.
-            material = "\n".join(sorted(registry.tokens)).encode()
-            secret = hashlib.sha256(b"surveil-stream-token\n" + material).digest()
-        return cls(secret, settings.stream_token_ttl_s)
+        return cls(signing_key(settings, registry), settings.stream_token_ttl_s)
 
     def _sign(self, payload: bytes) -> str:
         return _b64(hmac.new(self._secret, payload, hashlib.sha256).digest())

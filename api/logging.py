@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 _fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "surveil_log_fields", default=None
 )
@@ -32,6 +34,21 @@ def bind(**fields: Any) -> None:
 
 def clear() -> None:
     _fields.set(None)
+
+
+class RequestLogContext:
+    """ASGI middleware: every request starts with no bound identifiers.
+
+    Plain ASGI on purpose: Starlette's BaseHTTPMiddleware wraps an exception raised
+    while the body is read (the 413 of BodySizeLimit) in an ExceptionGroup, which
+    turned an oversize streamed body into a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        clear()
+        await self.app(scope, receive, send)
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import a2a, metrics, problems
 from api import logging as api_logging
-from api.auth import StreamTokens, TokenRegistry
+from api.auth import StreamTokens, TokenRegistry, signing_key
 from api.deps import Services
 from api.fanout import StreamHub
 from api.investigations import (
@@ -37,7 +37,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 def build_services(settings: Settings) -> Services:
     tokens = TokenRegistry.from_settings(settings)
-    investigations = Investigations(settings)
+    investigations = Investigations(settings, page_token_key=signing_key(settings, tokens))
     return Services(
         settings=settings,
         tokens=tokens,
@@ -76,18 +76,13 @@ def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR)
     problems.install(app)
     _install_gateway_errors(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):  # type: ignore[no-untyped-def]
-        api_logging.clear()
-        return await call_next(request)
-
     app.include_router(alerts.router)
     app.include_router(events.router)
     app.include_router(meta.router)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     app.router.routes.extend(a2a.a2a_routes(services))
 
-    # Order (outermost first): CORS, body size, A2A auth.
+    # Order (outermost first): log context, CORS, body size, A2A auth.
     app.add_middleware(a2a.A2AAuth, services_getter=lambda: services)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -97,6 +92,8 @@ def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR)
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
         )
+
+    app.add_middleware(api_logging.RequestLogContext)
 
     if web_dir is not None and (web_dir / "index.html").exists():
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

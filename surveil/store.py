@@ -220,6 +220,16 @@ def parse_csv(path: Path, spec: Table) -> list[BaseModel]:
     """Validate every row of one CSV file; raise ImportFailed at the first bad one."""
     if not path.is_file():
         raise ImportFailed(f"{path.name}: file not found in {path.parent}")
+    try:
+        return _parse_rows(path, spec)
+    except UnicodeDecodeError as exc:
+        raise ImportFailed(
+            f"{path.name}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); "
+            "save the file as UTF-8 CSV"
+        ) from None
+
+
+def _parse_rows(path: Path, spec: Table) -> list[BaseModel]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [name.strip() for name in reader.fieldnames or []]

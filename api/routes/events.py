@@ -8,6 +8,7 @@ event. Reading goes through this process's fan-out, never straight to Temporal.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -31,18 +32,38 @@ router = APIRouter(prefix="/api", tags=["events"])
 RECONNECT_MS = 1000  # the browser's EventSource reconnect delay after a cut
 
 
+# Offsets are < 2**63 in Temporal; a longer number is past the end of any stream (and
+# int() refuses strings over 4300 digits, which answered a crafted header with a 500).
+MAX_OFFSET_DIGITS = 19
+_OFFSET = re.compile(r"-?[0-9]+")  # ASCII only: str.isdigit() also takes '²' and '١'
+
+
+class BadOffset(ValueError):
+    pass
+
+
+def parse_offset(raw: str) -> int:
+    """A client's last event offset, or BadOffset saying why it is not one."""
+    text = raw.strip()
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    if not _OFFSET.fullmatch(text):
+        raise BadOffset(f"{shown!r} is not an event offset (a non-negative integer)")
+    if text.startswith("-"):
+        raise BadOffset(f"{shown} is negative; offsets start at 0")
+    if len(text.lstrip("0")) > MAX_OFFSET_DIGITS:
+        raise BadOffset(f"{shown} is past the end of the stream")
+    return int(text)
+
+
 def parse_resume_point(last_event_id: str | None, after: str | None) -> int | None:
     """The last offset the client has, from Last-Event-ID (preferred) or ?after=."""
     for name, raw in (("Last-Event-ID", last_event_id), ("after", after)):
         if raw is None or raw.strip() == "":
             continue
-        text = raw.strip()
-        if not text.lstrip("-").isdigit():
-            raise bad_request(f"{name}: {raw!r} is not an event offset (a non-negative integer)")
-        value = int(text)
-        if value < 0:
-            raise bad_request(f"{name}: {value} is negative; offsets start at 0")
-        return value
+        try:
+            return parse_offset(raw)
+        except BadOffset as exc:
+            raise bad_request(f"{name}: {exc}") from None
     return None
 
 
