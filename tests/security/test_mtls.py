@@ -9,12 +9,14 @@ what it verifies.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from surveil.processes import free_port, start_process, stop_process, wait_for_p
 from surveil.settings import Settings
 from surveil.store import Store
 from tests.support.stack import Stack
-from workflows.client import connect
+from workflows.client import connect, result_snapshot, start_investigation
 
 CLIENT_NAME = "worker.surveil.test"
 
@@ -186,6 +188,43 @@ async def test_plain_http_to_an_mtls_agent_gets_nothing(mtls_agent: str):
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.TransportError):
             await http.get(mtls_agent.replace("https://", "http://") + "/healthz")
+
+
+@pytest.fixture(scope="module")
+def mtls_worker(stack: Stack, pki: Pki, mtls_agent: str) -> Iterator[str]:
+    """A second worker on the stack's Temporal, on a task queue of its own, whose
+    wash-trade agent is the mTLS one; it presents the deployment's client certificate."""
+    queue = "surveil-mtls"
+    env = {
+        **stack.env,
+        "SURVEIL_TEMPORAL_TASK_QUEUE": queue,
+        "SURVEIL_WASH_AGENT_URL": mtls_agent,
+        "SURVEIL_AGENT_TLS_CA": str(pki["ca"]),
+        "SURVEIL_AGENT_CLIENT_CERT": str(pki["client_cert"]),
+        "SURVEIL_AGENT_CLIENT_KEY": str(pki["client_key"]),
+    }
+    proc = start_process(
+        [sys.executable, "-m", "surveil", "worker"],
+        log_path=stack.root / "logs" / "worker-mtls.log",
+        env=env,
+    )
+    try:
+        yield queue
+    finally:
+        stop_process(proc)
+
+
+async def test_investigation_runs_end_to_end_over_mtls_to_the_agent(stack: Stack, mtls_worker: str):
+    source = Store(stack.home / "surveil.db").get_alert("ALR-007-01")  # wash trade only
+    assert source is not None
+    alert = source.model_copy(update={"tenant": f"mtls{uuid.uuid4().hex[:6]}"})
+    settings = Settings(temporal_address=stack.temporal_address, temporal_task_queue=mtls_worker)
+    client = await connect(settings)
+    handle = await start_investigation(client, alert, settings)
+    snapshot = await asyncio.wait_for(result_snapshot(handle), 120)
+    assert snapshot.state == "completed", snapshot.error
+    assert snapshot.determination is not None
+    assert snapshot.determination.disposition == "close_false_positive"  # labels.csv
 
 
 # -- the worker and Temporal ------------------------------------------------------------
