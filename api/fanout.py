@@ -9,7 +9,9 @@ and appends each item to a bounded replay buffer and to every viewer's bounded q
   with no new Temporal subscription; older offsets are read by a private backfill up
   to the buffer's start, then the viewer joins the channel.
 - Joining is synchronous (slice the buffer, register the queue, no await between), so
-  no offset is skipped or repeated at the seam.
+  no offset is skipped or repeated at the seam. A resumer can be ahead of a channel
+  whose subscription is newer than its own (the channel was re-opened from a lower
+  offset after a failure): its queue drops the offsets it already has.
 - A viewer whose queue fills up is disconnected with `ViewerLagged` after it drained
   what it had; it resumes by id.
 - The subscription ends after the terminal event, when the stream ends, or when the
@@ -46,12 +48,13 @@ class StreamFailed(Exception):
 @dataclass(eq=False)  # identity-hashed: viewers live in a set
 class _Viewer:
     max_queue: int
+    from_offset: int  # the first offset this viewer wants; lower ones it already has
     items: deque[StreamItem] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     lagged: bool = False
 
     def offer(self, item: StreamItem) -> None:
-        if self.lagged:
+        if self.lagged or item[0] < self.from_offset:
             return
         if len(self.items) >= self.max_queue:
             self.lagged = True
@@ -84,7 +87,7 @@ class Channel:
             self._linger.cancel()
             self._linger = None
         replay = [item for item in self.buffer if item[0] >= from_offset]
-        viewer = _Viewer(self.hub.max_queue)
+        viewer = _Viewer(self.hub.max_queue, from_offset)
         self.viewers.add(viewer)
         return replay, viewer
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.fanout import StreamHub, StreamItem, ViewerLagged
+from api.fanout import StreamFailed, StreamHub, StreamItem, ViewerLagged
 from surveil.events import EventType, ProgressEvent
 
 
@@ -127,3 +127,44 @@ async def test_reconnect_within_linger_reuses_the_buffer() -> None:
     await stream.append(TERMINAL)
     assert await asyncio.wait_for(again, 5) == [0, 1, 2]
     assert stream.subscriptions == 1
+
+
+class FlakyStream(ScriptedStream):
+    """A scripted stream whose subscriptions break on demand and can be held back,
+    as Temporal's do when it refuses the subscriber's poll under load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+        self.released = asyncio.Event()
+        self.released.set()
+
+    async def source(self, key: str, from_offset: int) -> AsyncIterator[StreamItem]:
+        await self.released.wait()
+        async for offset, event in super().source(key, from_offset):
+            if self.broken:
+                raise ConnectionError("consistent query buffer is full")
+            yield offset, event
+
+
+async def test_resumer_ahead_of_a_resubscribing_channel_gets_no_repeats() -> None:
+    stream = FlakyStream()
+    await stream.append(*(step(n) for n in range(30)))
+    hub = StreamHub(stream.source, max_retries=0)
+    watched = asyncio.create_task(collect(hub, 0))
+    await asyncio.sleep(0.01)
+    stream.broken = True  # the shared subscription fails: its viewers are cut
+    await stream.append(step(30))
+    with pytest.raises(StreamFailed):
+        await asyncio.wait_for(watched, 5)
+    stream.broken = False
+    stream.released.clear()  # the next subscription takes a while to deliver
+    behind = asyncio.create_task(collect(hub, 6))  # a viewer that had read up to 5
+    await asyncio.sleep(0.01)
+    ahead = asyncio.create_task(collect(hub, 21))  # Last-Event-ID: 20, same channel
+    await asyncio.sleep(0.01)
+    stream.released.set()
+    await stream.append(TERMINAL)
+    assert await asyncio.wait_for(ahead, 5) == list(range(21, 32))
+    assert await asyncio.wait_for(behind, 5) == list(range(6, 32))
+    assert stream.subscriptions == 2
