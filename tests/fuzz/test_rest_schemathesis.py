@@ -7,12 +7,8 @@ Tenant "other" is used so the demo tenant's queue stays as the other tests expec
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
@@ -24,24 +20,14 @@ from tests.security.conftest import TOKEN_B, bearer
 from tests.support.stack import Stack
 
 EXAMPLES_PER_OPERATION = 25
-generated: Counter[str] = Counter()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_case_count(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and generated:
-        reporter.write_line(
-            f"schemathesis: {sum(generated.values())} cases over {len(generated)} operations"
-        )
+generated: Counter[str] = Counter()  # cases per operation, reported by conftest.py
 
 
 def _openapi_document() -> dict:
     """The schema the running API serves (`GET /openapi.json`), built from the same app
     factory at import time: schemathesis parametrizes at collection, before the stack
     exists (its lazy `from_fixture` loader does not work with pytest 9)."""
-    settings = Settings(api_tokens=SecretStr("fuzz:fuzz"), home=Path(tempfile.mkdtemp()))
+    settings = Settings(api_tokens=SecretStr("fuzz:fuzz"))  # tokens set: no dev-token file
     return create_app(settings, web_dir=None).openapi()
 
 
