@@ -35,7 +35,9 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import metrics
 from api.fanout import StreamItem
+from api.singleflight import SingleFlight
 from surveil.models import Alert, AlertType, Disposition
 from surveil.settings import Settings
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
@@ -54,7 +56,7 @@ WORKFLOW_TYPE = "AlertInvestigationWorkflow"
 
 
 class TemporalUnavailable(Exception):
-    """Temporal could not be reached (the API answers 503)."""
+    """Temporal could not be reached or is shedding load (the API answers 503 + Retry-After)."""
 
 
 class InvestigationNotFound(Exception):
@@ -112,11 +114,17 @@ def workflow_id_for(tenant: str, alert_id: str) -> str:
     return wf.workflow_id_for(tenant, alert_id)
 
 
+# gRPC answers an oversized message with RESOURCE_EXHAUSTED too; that one is not load.
+_MESSAGE_TOO_LARGE = "grpc: received message"
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, RPCError) and exc.status in (
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.DEADLINE_EXCEEDED,
-    )
+    """Temporal cannot serve this right now (down, slow, or shedding load): worth a retry."""
+    if not isinstance(exc, RPCError):
+        return False
+    if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:  # e.g. "consistent query buffer is full"
+        return not exc.message.startswith(_MESSAGE_TOO_LARGE)
+    return exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -129,6 +137,7 @@ class Investigations:
         self._page_tokens = PageTokens(page_token_key)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._reads = SingleFlight()  # one Query per workflow at a time, however many callers
 
     async def client(self) -> Client:
         """Connect on first use, so the API starts (and reports 503) while Temporal is down."""
@@ -180,19 +189,24 @@ class Investigations:
         except WorkflowAlreadyStartedError as exc:  # it ran and closed: same investigation
             return Started(workflow_id, exc.run_id, created=False)
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         # The SDK exposes the server's "started" flag only on the raw response.
         response = getattr(handle, "_start_workflow_response", None)
         created = bool(getattr(response, "started", True))
         return Started(workflow_id, handle.result_run_id, created=created)
 
     async def snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
+        workflow_id = workflow_id_for(tenant, alert_id)
+        return await self._reads.run(("snapshot", workflow_id), lambda: self._snapshot(workflow_id))
+
+    async def _snapshot(self, workflow_id: str) -> TaskSnapshot:
+        metrics.TEMPORAL_QUERIES.labels(query="snapshot").inc()
         client = await self.client()
-        handle = client.get_workflow_handle(workflow_id_for(tenant, alert_id))
+        handle = client.get_workflow_handle(workflow_id)
         try:
             return await handle.query(wf.SNAPSHOT_QUERY, result_type=TaskSnapshot)
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
 
     async def describe(self, tenant: str, alert_id: str) -> tuple[str, str]:
         """(run id, execution status name) of the current run."""
@@ -200,7 +214,7 @@ class Investigations:
         try:
             desc = await client.get_workflow_handle(workflow_id_for(tenant, alert_id)).describe()
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         return desc.run_id, _STATUS_NAME.get(desc.status, "running") if desc.status else "running"
 
     async def cancel(self, tenant: str, alert_id: str) -> TaskSnapshot:
@@ -212,7 +226,7 @@ class Investigations:
         try:
             await handle.signal(wf.CANCEL_SIGNAL)
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         return snapshot
 
     async def answer(self, tenant: str, alert_id: str, answer: Answer) -> Any:
@@ -226,7 +240,7 @@ class Investigations:
         except WorkflowUpdateFailedError as exc:
             raise NotAllowedNow(str(exc.cause or exc)) from exc
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
 
     async def retry(self, tenant: str, alert_id: str) -> TaskSnapshot:
         snapshot = await self.snapshot(tenant, alert_id)
@@ -236,17 +250,22 @@ class Investigations:
         except wf_client.NotRetryable as exc:
             raise NotAllowedNow(str(exc)) from exc
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         return snapshot
 
     async def next_offset(self, tenant: str, alert_id: str) -> int:
-        """The offset the next event will get (= number of events so far)."""
+        """The offset the next event will get (= number of events so far), by Query."""
+        workflow_id = workflow_id_for(tenant, alert_id)
+        return await self._reads.run(("offset", workflow_id), lambda: self._offset(workflow_id))
+
+    async def _offset(self, workflow_id: str) -> int:
+        metrics.TEMPORAL_QUERIES.labels(query="offset").inc()
         client = await self.client()
-        stream = WorkflowStreamClient.create(client, workflow_id_for(tenant, alert_id))
+        stream = WorkflowStreamClient.create(client, workflow_id)
         try:
             return await stream.get_offset()
         except RPCError as exc:
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         except WorkflowQueryFailedError as exc:
             raise NotAllowedNow(str(exc)) from exc
 
@@ -289,7 +308,7 @@ class Investigations:
             # Temporal answers a forged or stale token with assorted errors, not one code.
             if token is not None and not is_unavailable(exc):
                 raise InvalidPageToken("next_page_token is not a token this API returned") from exc
-            raise self._translate(exc) from exc
+            raise translate_rpc_error(exc) from exc
         prefix = workflow_id_for(tenant, "")
         items = []
         for execution in iterator.current_page or []:
@@ -307,12 +326,14 @@ class Investigations:
         next_token = iterator.next_page_token
         return Listing(items, self._page_tokens.wrap(tenant, next_token) if next_token else None)
 
-    def _translate(self, exc: RPCError) -> Exception:
-        if _is_not_found(exc):
-            return InvestigationNotFound()
-        if is_unavailable(exc):
-            return TemporalUnavailable(str(exc))
-        return exc
+
+def translate_rpc_error(exc: RPCError) -> Exception:
+    """The API's exception for a Temporal RPC error (unknown ones pass through)."""
+    if _is_not_found(exc):
+        return InvestigationNotFound()
+    if is_unavailable(exc):
+        return TemporalUnavailable(str(exc))
+    return exc
 
 
 class InvalidPageToken(ValueError):

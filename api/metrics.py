@@ -40,6 +40,11 @@ EMIT_TO_WRITE = Histogram(
     "Latency from an event's timestamp to its SSE write",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60),
 )
+TEMPORAL_QUERIES = Counter(
+    "surveil_temporal_queries_total",
+    "Workflow Queries sent to Temporal (concurrent identical reads are sent once)",
+    ["query"],  # offset | snapshot
+)
 TEMPORAL_SUBSCRIPTIONS = Gauge(
     "surveil_temporal_subscriptions", "Open Temporal stream subscriptions in this process"
 )

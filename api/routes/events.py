@@ -115,14 +115,22 @@ async def stream_events(
     workflow_id = workflow_id_for(tenant, alert_id)
     api_logging.bind(tenant=tenant, alert_id=alert_id, workflow_id=workflow_id)
 
-    next_offset = await services.investigations.next_offset(tenant, alert_id)  # 404 if unknown
     from_offset = 0 if resume_after is None else resume_after + 1
+    channel = services.hub.channel(workflow_id)
+    followed = channel is not None and from_offset <= channel.next_offset
+    if channel is not None and followed:
+        # This process follows the stream already (so it exists), and the resume point
+        # is within what it has seen: no Query, however many viewers connect at once.
+        next_offset = channel.next_offset
+    else:
+        next_offset = await services.investigations.next_offset(tenant, alert_id)  # 404 if unknown
     if from_offset > next_offset:
         raise bad_request(
             f"Last-Event-ID: {resume_after} is past the end of the stream "
             f"(the last offset is {next_offset - 1})"
         )
-    if from_offset == next_offset and resume_after is not None:
+    # A live channel has not seen the terminal event (it closes on it): no need to ask.
+    if from_offset == next_offset and resume_after is not None and not followed:
         snapshot = await services.investigations.snapshot(tenant, alert_id)
         if snapshot.state in TERMINAL_TASK_STATES:
             # 204 tells EventSource the stream is over: it stops reconnecting.

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+
 import httpx
 import pytest
+from temporalio.service import RPCError, RPCStatusCode
 
+from api.investigations import TemporalUnavailable, translate_rpc_error
+from surveil.tasks import TERMINAL_TASK_STATES
 from tests.api.conftest import fresh_alert, problem, read_sse, submit
 
 
@@ -68,3 +74,48 @@ async def test_stream_token_opens_only_its_own_alerts_stream(stack, api, demo_al
         assert forged.status_code == 401
         detail = await browser.get(accepted["links"]["self"], params={"token": minted["token"]})
         assert detail.status_code == 401  # accepted on the SSE route only
+
+
+async def test_a_crowd_connecting_at_once_costs_one_offset_query(api, demo_alerts) -> None:
+    # Each connect used to run its own offset Query; Temporal refuses a burst of those
+    # ("consistent query buffer is full") and the API answered 500.
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    url = accepted["links"]["events"]
+    before = await offset_queries(api)
+    streams = await asyncio.gather(*(read_sse(api, url, limit=5) for _ in range(40)))
+    assert [s.status for s in streams] == [200] * 40
+    assert all(s.offsets == list(range(5)) for s in streams)
+    assert await offset_queries(api) - before <= 3  # concurrent Queries coalesced
+
+
+async def test_viewers_of_a_followed_stream_connect_and_resume_without_a_query(
+    api, demo_alerts
+) -> None:
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    url = accepted["links"]["events"]
+    await read_sse(api, url, limit=1)  # opens this process's channel (it lingers 10 s)
+    before = await offset_queries(api)
+    for _ in range(5):
+        fresh = await read_sse(api, url, limit=3)
+        resumed = await read_sse(api, url, headers={"Last-Event-ID": "1"}, limit=2)
+        assert fresh.offsets == [0, 1, 2] and resumed.offsets == [2, 3]
+    state = (await api.get(accepted["links"]["self"])).json()["status"]
+    if (
+        state not in TERMINAL_TASK_STATES
+    ):  # the channel closes on the terminal event; later connects must ask
+        assert await offset_queries(api) == before
+
+
+async def offset_queries(api: httpx.AsyncClient) -> float:
+    text = (await api.get("/metrics")).text
+    found = re.search(r'^surveil_temporal_queries_total\{query="offset"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_temporal_shedding_load_is_unavailable_not_an_error() -> None:
+    busy = RPCError("consistent query buffer is full", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+    assert isinstance(translate_rpc_error(busy), TemporalUnavailable)
+    too_big = RPCError(
+        "grpc: received message larger than max", RPCStatusCode.RESOURCE_EXHAUSTED, b""
+    )
+    assert not isinstance(translate_rpc_error(too_big), TemporalUnavailable)
