@@ -1,9 +1,12 @@
 """`surveil dev`: the whole local stack as supervised child processes.
 
 Temporal dev server (persistent SQLite under SURVEIL_HOME, Web UI, search attributes
-registered), demo data on first start, both specialist agents, the worker(s) and the
-API. A child that dies is restarted with backoff (and the console says so); Ctrl-C or
-SIGTERM stops every child by PID, in reverse start order.
+registered), demo data on first start, both specialist agents, M workers and N API
+processes. N > 1 API processes all listen on the one API address (`surveil api
+--reuse-port`, SO_REUSEPORT): the kernel spreads new connections over the live ones,
+so multi-process behaviour (a viewer resuming on another process) is tested without a
+proxy. A child that dies is restarted with backoff (and the console says so, with its
+new PID); Ctrl-C or SIGTERM stops every child by PID, in reverse start order.
 
 Only the standard library and surveil's own process helpers: the children import the
 heavy things.
@@ -20,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from surveil.processes import (
+    port_open,
     start_process,
     stop_process,
     temporal_dev_server_args,
@@ -52,6 +56,7 @@ class Child:
 class DevStack:
     settings: Settings
     workers: int = 1
+    api_procs: int = 1
     children: list[Child] = field(default_factory=list)
     _stopping: bool = False
 
@@ -89,12 +94,13 @@ class DevStack:
         ):
             args = [*SURVEIL, "agent", specialist, "--port", str(port)]
             plan.append(Child(f"agent-{specialist}", args, port, url))
-        for n in range(self.workers):
-            name = "worker" if self.workers == 1 else f"worker-{n + 1}"
+        for name in numbered("worker", self.workers):
             plan.append(Child(name, [*SURVEIL, "worker"]))
-        plan.append(
-            Child("api", [*SURVEIL, "api", "--port", str(s.api_port)], s.api_port, s.public_url)
-        )
+        api_args = [*SURVEIL, "api", "--port", str(s.api_port)]
+        if self.api_procs > 1:
+            api_args.append("--reuse-port")
+        for name in numbered("api", self.api_procs):
+            plan.append(Child(name, api_args, s.api_port, s.public_url))
         return plan
 
     # -- lifecycle ------------------------------------------------------------
@@ -105,6 +111,7 @@ class DevStack:
         signal.signal(signal.SIGINT, self._on_stop_signal)
         try:
             for child in self.plan():
+                self._refuse_taken_port(child)
                 self._start(child, wait=True)
                 self.children.append(child)
                 if child.name == "temporal":
@@ -124,8 +131,22 @@ class DevStack:
         child.proc = start_process(child.args, log_path=self.logs / f"{child.name}.log")
         child.started_at = time.monotonic()
         child.restart_at = None
+        # For the second and later API processes the shared port is already open: they
+        # join when they listen, and until then the kernel routes around them.
         if wait and child.port is not None:
             wait_for_port("127.0.0.1", child.port, timeout=90, proc=child.proc)
+
+    def _refuse_taken_port(self, child: Child) -> None:
+        """Stop before starting a child whose port something else holds: waiting for
+        that port would mistake the stranger for our child (and an API process given
+        --reuse-port could share the port with another stack's API)."""
+        ours = {c.port for c in self.children}
+        if child.port is None or child.port in ours or not port_open("127.0.0.1", child.port):
+            return
+        raise SystemExit(
+            f"surveil dev: port {child.port} (for {child.name}) is already in use; "
+            "stop what holds it or choose other ports (SURVEIL_*_PORT)"
+        )
 
     def _supervise(self) -> None:
         while True:
@@ -134,8 +155,8 @@ class DevStack:
                 assert child.proc is not None
                 if child.restart_at is not None:
                     if now >= child.restart_at:
-                        self._say(f"restarting {child.name}")
                         self._start(child, wait=False)
+                        self._say(f"restarted {child.name} (pid {child.proc.pid})")
                     continue
                 code = child.proc.poll()
                 if code is None:
@@ -181,10 +202,15 @@ class DevStack:
     def _print_urls(self) -> None:
         lines = ["", "surveil is running:"]
         for child in self.children:
-            if child.url:
-                label = "Temporal Web UI" if child.name == "temporal" else child.name
-                lines.append(f"  {label:<24} {child.url}")
+            assert child.proc is not None
+            label = "Temporal Web UI" if child.name == "temporal" else child.name
+            lines.append(f"  {label:<24} {child.url or '':<28} pid {child.proc.pid}")
         lines.append(f"  {'Temporal (gRPC)':<24} {self.settings.temporal_address}")
+        if self.api_procs > 1:
+            lines.append(
+                f"  {'API':<24} {self.settings.public_url:<28} "
+                f"{self.api_procs} processes on one port (SO_REUSEPORT)"
+            )
         token = self._api_token_hint()
         if token:
             lines.append(f"  {'API token':<24} {token}")
@@ -206,3 +232,8 @@ class DevStack:
     @staticmethod
     def _say(message: str) -> None:
         print(f"[surveil dev] {message}", flush=True)
+
+
+def numbered(role: str, count: int) -> list[str]:
+    """`worker` alone; `worker-1`, `worker-2`, ... when there are several."""
+    return [role] if count == 1 else [f"{role}-{n}" for n in range(1, count + 1)]

@@ -6,9 +6,13 @@ directory (printed when a test fails), and is stopped by PID.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,3 +196,129 @@ class Stack:
                 f"===== {child.name} (last 60 lines) =====\n" + "\n".join(text.splitlines()[-60:])
             )
         return "\n".join(parts)
+
+
+@dataclass
+class DevCommand:
+    """`surveil dev` itself as one child process, on free ports under `root`.
+
+    Its children's PIDs are read from what it prints (the "surveil is running" table
+    and its "restarted NAME (pid N)" lines), which is what a developer reads too.
+    """
+
+    root: Path
+    args: list[str] = field(default_factory=list)  # e.g. ["--api-procs", "2"]
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(
+        default_factory=lambda: {
+            name: free_port() for name in ("temporal", "temporal_ui", "insider", "wash", "api")
+        }
+    )
+    proc: subprocess.Popen | None = None
+
+    READY_LINE = "Ctrl-C stops everything."
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def output_path(self) -> Path:
+        return self.root / "dev.out"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports['temporal']}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        p = self.ports
+        tokens = ",".join(f"{t}:{tenant}" for t, tenant in TEST_TOKENS.items())
+        return {
+            "SURVEIL_HOME": str(self.home),
+            "SURVEIL_TEMPORAL_ADDRESS": self.temporal_address,
+            "SURVEIL_TEMPORAL_UI_PORT": str(p["temporal_ui"]),
+            "SURVEIL_TEMPORAL_UI_URL": f"http://127.0.0.1:{p['temporal_ui']}",
+            "SURVEIL_INSIDER_AGENT_PORT": str(p["insider"]),
+            "SURVEIL_INSIDER_AGENT_URL": f"http://127.0.0.1:{p['insider']}",
+            "SURVEIL_WASH_AGENT_PORT": str(p["wash"]),
+            "SURVEIL_WASH_AGENT_URL": f"http://127.0.0.1:{p['wash']}",
+            "SURVEIL_API_PORT": str(p["api"]),
+            "SURVEIL_PUBLIC_URL": self.api_url,
+            "SURVEIL_API_TOKENS": tokens,
+            "SURVEIL_STREAM_TOKEN_SECRET": "test-stream-secret",
+            "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "0",
+            "PYTHONUNBUFFERED": "1",
+            **self.env_overrides,
+        }
+
+    def start(self, timeout: float = 180) -> DevCommand:
+        """Start `surveil dev` and return once it printed that everything is up."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.proc = start_process(
+            [*SURVEIL, "dev", *self.args], log_path=self.output_path, env=self.env
+        )
+        deadline = time.monotonic() + timeout
+        while self.READY_LINE not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"surveil dev did not come up:\n{self.output()}")
+            time.sleep(0.2)
+        return self
+
+    def output(self) -> str:
+        return self.output_path.read_text(errors="replace") if self.output_path.exists() else ""
+
+    def pids(self) -> dict[str, int]:
+        """Each child's current PID, by name (api-1, worker-2, ...)."""
+        found: dict[str, int] = {}
+        for line in self.output().splitlines():
+            if match := _PID_LINE.match(line) or _RESTART_LINE.search(line):
+                found[match["name"]] = int(match["pid"])
+        return found
+
+    def wait_for_restart(self, name: str, old_pid: int, timeout: float = 60) -> int:
+        """The PID of `name` once `surveil dev` has started it again."""
+        deadline = time.monotonic() + timeout
+        while (pid := self.pids().get(name)) == old_pid:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"surveil dev did not restart {name}:\n{self.output()}")
+            time.sleep(0.2)
+        assert pid is not None
+        return pid
+
+    def stop(self) -> None:
+        """SIGTERM `surveil dev` (it stops its children by PID). Had it to be killed
+        itself, kill -9 the children it may have left, by the PIDs it printed."""
+        if self.proc is None:
+            return
+        stop_process(self.proc, timeout=90)
+        if self.proc.returncode != -signal.SIGKILL:
+            return
+        for pid in self.all_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def all_pids(self) -> set[int]:
+        """Every child PID it ever printed (restarts included)."""
+        return {
+            int(match["pid"])
+            for line in self.output().splitlines()
+            if (match := _PID_LINE.match(line) or _RESTART_LINE.search(line))
+        }
+
+    def logs(self) -> str:
+        parts = [f"===== surveil dev =====\n{self.output()}"]
+        for log in sorted((self.home / "logs").glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-40:]
+            parts.append(f"===== {log.name} (last 40 lines) =====\n" + "\n".join(lines))
+        return "\n".join(parts)
+
+
+# "  api-1                    http://127.0.0.1:8000        pid 1234"
+_PID_LINE = re.compile(r"^  (?P<name>[\w-]+)\s.*\bpid (?P<pid>\d+)$")
+# "[surveil dev] restarted api-1 (pid 1235)"
+_RESTART_LINE = re.compile(r"restarted (?P<name>[\w-]+) \(pid (?P<pid>\d+)\)")
