@@ -29,7 +29,7 @@ from agents.tools.market_data import (
     records_to_frame,
 )
 from agents.tools.progress import Progress, emit, merge_evidence, step
-from agents.tools.specialist import MissingData, resolve_store, write_summary
+from agents.tools.specialist import MissingData, reasoning_step, resolve_store
 from surveil.events import EventType
 from surveil.models import Account, Alert, Announcement, Evidence, Finding, Specialist
 from surveil.settings import get_thresholds
@@ -175,12 +175,9 @@ def build_graph(
         evidence = insider.insider_link(state["account"], state["related"], state["insiders"])
         return {"evidence": {evidence.name: evidence}}
 
-    @step(AGENT, "reason", "Write the insider-trading assessment")
-    def reason(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
-        evidence = list(state["evidence"].values())
-        score = insider.score_insider(evidence)
-        summary = write_summary(llm, AGENT, state["alert"], evidence, score)
-        return {"score": score, "summary": summary}
+    reason = reasoning_step(
+        AGENT, "Write the insider-trading assessment", insider.score_insider, llm
+    )
 
     @step(AGENT, "finding", "Report the finding")
     def finding(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 
 from agents.llm import attribution_line, get_chat_model
 from agents.prompts import specialist_messages
+from agents.tools.progress import Progress, step
 from surveil.models import Alert, Evidence
 from surveil.store import Store
 
@@ -29,3 +33,21 @@ def write_summary(
     # Every narrative names its author, so a reader can tell an LLM's words from the
     # offline model's templated ones.
     return f"{str(response.text).strip()}\n\n{attribution_line(model)}"
+
+
+def reasoning_step(
+    agent: str, title: str, score: Callable[[list[Evidence]], float], llm: BaseChatModel | None
+) -> Callable[..., dict[str, Any]]:
+    """The node both specialists end their analytics with: the score comes from the
+    evidence alone, then the LLM writes the summary around it."""
+
+    @step(agent, "reason", title)
+    def reason(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
+        evidence = list(state["evidence"].values())
+        value = score(evidence)
+        return {
+            "score": value,
+            "summary": write_summary(llm, agent, state["alert"], evidence, value),
+        }
+
+    return reason

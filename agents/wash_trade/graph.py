@@ -31,7 +31,7 @@ from agents.tools.market_data import (
     records_to_frame,
 )
 from agents.tools.progress import Progress, emit, merge_evidence, step
-from agents.tools.specialist import MissingData, resolve_store, write_summary
+from agents.tools.specialist import MissingData, reasoning_step, resolve_store
 from surveil.events import EventType
 from surveil.models import Account, Alert, Evidence, Finding, Specialist
 from surveil.settings import get_thresholds
@@ -221,12 +221,7 @@ def build_graph(
         evidence = wash.net_position_change(_legs(state), thresholds)
         return {"evidence": {evidence.name: evidence}}
 
-    @step(AGENT, "reason", "Write the wash-trade assessment")
-    def reason(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
-        evidence = list(state["evidence"].values())
-        score = wash.score_wash(evidence)
-        summary = write_summary(llm, AGENT, state["alert"], evidence, score)
-        return {"score": score, "summary": summary}
+    reason = reasoning_step(AGENT, "Write the wash-trade assessment", wash.score_wash, llm)
 
     @step(AGENT, "finding", "Report the finding")
     def finding(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
