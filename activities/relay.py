@@ -19,11 +19,10 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from activities.contracts import EVENTS_TOPIC, RELAY_KEY, RELAY_POSITION_QUERY, RelayPosition
 from surveil.events import EventType, ProgressEvent
+from surveil.settings import get_settings
 
-# A batch is one signal. 150 ms keeps a watcher feeling live while a token-streaming
-# LLM costs ~7 signals a second per producer instead of one per token.
-BATCH_INTERVAL = timedelta(milliseconds=150)
-MAX_BATCH_EVENTS = 200
+# A batch is one signal (+ a workflow task). The interval and the batch bound are
+# settings (relay_batch_interval_ms, relay_max_batch_events): liveness vs. history cost.
 # The library sends its whole buffer as one signal; a signal payload fails at 2 MB.
 # The relay flushes (and waits) before a batch would pass this many JSON bytes.
 MAX_BATCH_BYTES = 512 * 1024
@@ -39,8 +38,10 @@ class EventRelay:
     def __init__(self, position: RelayPosition) -> None:
         self.position = position.model_copy()
         self.attempt = activity.info().attempt
+        settings = get_settings()
         self._client = WorkflowStreamClient.from_within_activity(
-            batch_interval=BATCH_INTERVAL, max_batch_size=MAX_BATCH_EVENTS
+            batch_interval=timedelta(milliseconds=settings.relay_batch_interval_ms),
+            max_batch_size=settings.relay_max_batch_events,
         )
         self._topic = self._client.topic(EVENTS_TOPIC, type=ProgressEvent)
         self._unflushed_bytes = 0

@@ -272,7 +272,10 @@ class Investigations:
     async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[StreamItem]:
         """The raw Temporal subscription (the fan-out's source)."""
         client = await self.client()
-        async for item in wf_client.events(client, workflow_id, from_offset):
+        cooldown = timedelta(milliseconds=self.settings.stream_poll_cooldown_ms)
+        async for item in wf_client.events(
+            client, workflow_id, from_offset, poll_cooldown=cooldown
+        ):
             yield item
 
     # -- many ------------------------------------------------------------------

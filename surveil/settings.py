@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     cors_origins: list[str] = []
 
+    # Durable stream cost vs. liveness (see docs/benchmarks.md, "Tuning"). A relay batch is
+    # one signal + workflow task; a subscriber poll that returns is one Update.
+    relay_batch_interval_ms: float = 150.0
+    relay_max_batch_events: int = 200
+    stream_poll_cooldown_ms: float = 100.0  # the API's one subscriber per investigation
+
     # LLM
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "SURVEIL_OPENAI_API_KEY")
