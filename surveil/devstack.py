@@ -110,8 +110,9 @@ class DevStack:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
         try:
-            for child in self.plan():
-                self._refuse_taken_port(child)
+            plan = self.plan()
+            refuse_taken_ports(plan)
+            for child in plan:
                 self._start(child, wait=True)
                 self.children.append(child)
                 if child.name == "temporal":
@@ -135,18 +136,6 @@ class DevStack:
         # join when they listen, and until then the kernel routes around them.
         if wait and child.port is not None:
             wait_for_port("127.0.0.1", child.port, timeout=90, proc=child.proc)
-
-    def _refuse_taken_port(self, child: Child) -> None:
-        """Stop before starting a child whose port something else holds: waiting for
-        that port would mistake the stranger for our child (and an API process given
-        --reuse-port could share the port with another stack's API)."""
-        ours = {c.port for c in self.children}
-        if child.port is None or child.port in ours or not port_open("127.0.0.1", child.port):
-            return
-        raise SystemExit(
-            f"surveil dev: port {child.port} (for {child.name}) is already in use; "
-            "stop what holds it or choose other ports (SURVEIL_*_PORT)"
-        )
 
     def _supervise(self) -> None:
         while True:
@@ -237,3 +226,19 @@ class DevStack:
 def numbered(role: str, count: int) -> list[str]:
     """`worker` alone; `worker-1`, `worker-2`, ... when there are several."""
     return [role] if count == 1 else [f"{role}-{n}" for n in range(1, count + 1)]
+
+
+def refuse_taken_ports(plan: list[Child]) -> None:
+    """Stop before starting anything when a port of the plan is taken: waiting for it
+    would mistake the stranger for our child (and API processes given --reuse-port
+    could share the port with another stack's API)."""
+    checked: set[int] = set()
+    for child in plan:
+        if child.port is None or child.port in checked:
+            continue  # API processes after the first share its port
+        checked.add(child.port)
+        if port_open("127.0.0.1", child.port):
+            raise SystemExit(
+                f"surveil dev: port {child.port} (for {child.name}) is already in use; "
+                "stop what holds it or choose other ports (SURVEIL_*_PORT)"
+            )

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="API processes, all on the one API address: the kernel spreads connections "
-        "over them (SO_REUSEPORT; evenly on Linux) (default 1)",
+        help="API processes, all listening on the one API address (SO_REUSEPORT: the "
+        "kernel spreads new connections over them) (default 1)",
     )
     parser.set_defaults(func=run)
 
