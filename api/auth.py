@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -45,18 +46,25 @@ def parse_tokens(spec: str) -> dict[str, str]:
 
 
 def dev_token(home: Path) -> str:
-    """The dev-mode token, created once and kept in SURVEIL_HOME/dev-token."""
+    """The dev-mode token, created once and kept in SURVEIL_HOME/dev-token.
+
+    API processes starting together must agree on one token: each writes its own
+    candidate to a private file and hard-links it into place; `link` fails if another
+    process won, and everyone then reads the winner's token.
+    """
     path = home / "dev-token"
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
+    if path.exists() and (token := path.read_text().strip()):
+        return token
     home.mkdir(parents=True, exist_ok=True)
-    token = "dev-" + secrets.token_urlsafe(24)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(token + "\n")
-    tmp.chmod(0o600)
-    tmp.replace(path)  # atomic: two processes starting together agree on one token
+    candidate = home / f".dev-token.{os.getpid()}.{secrets.token_hex(4)}"
+    candidate.write_text("dev-" + secrets.token_urlsafe(24) + "\n")
+    candidate.chmod(0o600)
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        pass  # another process created it first: its token is the one
+    finally:
+        candidate.unlink()
     return path.read_text().strip()
 
 

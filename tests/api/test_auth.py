@@ -104,3 +104,21 @@ def test_malformed_token_config_is_refused() -> None:
     assert parse_tokens("a:demo, b:other,") == {"a": "demo", "b": "other"}
     with pytest.raises(InvalidTokenConfig):
         parse_tokens("just-a-token")
+
+
+def test_api_processes_starting_together_agree_on_one_dev_token(tmp_path) -> None:
+    """Regression: two processes creating the dev token at once got different tokens."""
+    import subprocess
+    import sys
+
+    code = "import sys; from pathlib import Path; from api.auth import dev_token; print(dev_token(Path(sys.argv[1])))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    tokens = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+    assert len(tokens) == 1
+    assert tokens == {(tmp_path / "dev-token").read_text().strip()}
+    assert [p.name for p in tmp_path.iterdir()] == ["dev-token"]  # no candidate left behind
