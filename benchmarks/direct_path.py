@@ -1,6 +1,6 @@
 """The direct path: the investigation graph in-process → SSE, no Temporal, no A2A.
 
-A tiny app runs `surveil.investigation.investigate()` per request and writes each
+A tiny app runs `agents.investigation.investigate()` per request and writes each
 ProgressEvent as the API would (`id:` offset, `event:` type, `data:` json) through
 sse-starlette; viewers in a separate process measure emit→receive exactly as for the
 durable path, so the two are comparable hop for hop.
@@ -28,7 +28,7 @@ def build_app() -> Any:
     from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Route
 
-    from surveil.investigation import investigate
+    from agents.investigation import investigate
     from surveil.store import Store
 
     store = Store.open()

@@ -68,7 +68,7 @@ def investigate_command(args: argparse.Namespace) -> int:
 
 
 async def _print_json(alert: Alert, store: object, *, events: bool) -> int:
-    from surveil.investigation import investigate
+    from agents.investigation import investigate
 
     last: ProgressEvent | None = None
     async for event in investigate(alert, store=store):

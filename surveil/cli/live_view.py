@@ -182,7 +182,7 @@ def _ask_in_thread(question: Question) -> asyncio.Future[str | None]:
 
 
 async def run_live(alert: Alert, store: Any) -> int:
-    from surveil.investigation import investigate
+    from agents.investigation import investigate
 
     console = Console()
     interactive = sys.stdin.isatty()

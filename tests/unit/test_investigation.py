@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from agents.investigation import investigate
 from surveil.demo import generate_demo
 from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
-from surveil.investigation import investigate
 from surveil.models import Alert, Determination, Disposition
 from surveil.store import Store
 from surveil.tasks import Question
