@@ -36,8 +36,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The browser tests run in their own pytest process: Playwright's sync API keeps an
+# event loop running on the main thread, which the asyncio tests cannot share.
 test: install browser lint
-	$(BIN)/python -m pytest -q -m "not reliability" tests
+	$(BIN)/python -m pytest -q -m "not reliability" --ignore=tests/e2e tests
+	$(BIN)/python -m pytest -q tests/e2e
 	$(BIN)/python -m pytest -q tests/reliability -k smoke
 
 reliability: install
