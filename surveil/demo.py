@@ -299,6 +299,15 @@ def _wash_alert(
     )
 
 
+def _planted_round_trips(
+    market: DemoMarket, account: str, counterparty: str, trips: int, **alert: object
+) -> None:
+    """Round trips between two accounts somewhere in the recent data, and their alert."""
+    instrument, start = _wash_window(market)
+    end = _round_trips(market, account, counterparty, instrument, start, trips=trips)
+    _wash_alert(market, account, instrument, start, end, **alert)
+
+
 def plant_self_match(market: DemoMarket, alert_type: str = "wash_trade") -> None:
     first, second = market.take_accounts(2)
     market.set_account(second, beneficial_owner=market.account(first)["beneficial_owner"])
@@ -325,15 +334,12 @@ def plant_linked_round_trips(market: DemoMarket, reverse_link: bool) -> None:
         market.set_account(second, linked_accounts=first)
     else:
         market.set_account(first, linked_accounts=second)
-    instrument, start = _wash_window(market)
     trips = 4 if reverse_link else 3
-    end = _round_trips(market, first, second, instrument, start, trips=trips)
-    _wash_alert(
+    _planted_round_trips(
         market,
         first,
-        instrument,
-        start,
-        end,
+        second,
+        trips,
         description=f"Repeated round trips between {first} and {second}",
         expected=Disposition.escalate,
         why=f"{first} and {second} are linked accounts; {trips} pre-arranged round trips",
@@ -394,14 +400,11 @@ def plant_common_control(market: DemoMarket) -> None:
         name=f"{market.rng.choice(FIRST_NAMES)} {surname}",
         address=market.account(first)["address"],
     )
-    instrument, start = _wash_window(market)
-    end = _round_trips(market, first, second, instrument, start, trips=3)
-    _wash_alert(
+    _planted_round_trips(
         market,
         first,
-        instrument,
-        start,
-        end,
+        second,
+        trips=3,
         description=f"Round trips between {first} and {second}",
         expected=Disposition.needs_review,
         why=f"{first} and {second} are not linked but share surname and address; "
