@@ -8,7 +8,6 @@ Demo alerts can be investigated once per stack, so each test makes fresh alerts
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,29 +16,21 @@ import httpx
 import pytest
 
 from surveil.events import ProgressEvent
+from tests.support.api_client import TOKEN_A, TOKEN_B, api_client
+from tests.support.api_client import bearer as bearer  # re-exported for the API tests
+from tests.support.api_client import fresh_alert as fresh_alert
 from tests.support.stack import Stack
-
-TOKEN_A = "tenant-a-token"  # tenant "demo", which owns the demo alerts
-TOKEN_B = "tenant-b-token"  # tenant "other"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url(), headers=bearer(TOKEN_A), timeout=60
-    ) as client:
+    async with api_client(stack, TOKEN_A) as client:
         yield client
 
 
 @pytest.fixture
 async def other(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url(), headers=bearer(TOKEN_B), timeout=60
-    ) as client:
+    async with api_client(stack, TOKEN_B) as client:
         yield client
 
 
@@ -48,16 +39,6 @@ async def demo_alerts(api: httpx.AsyncClient) -> list[dict[str, Any]]:
     response = await api.get("/api/demo-alerts")
     assert response.status_code == 200
     return response.json()
-
-
-def fresh_alert(
-    demo_alerts: list[dict[str, Any]], alert_type: str = "wash_trade"
-) -> dict[str, Any]:
-    """A copy of a demo alert of that type under a new id (tenant comes from the token)."""
-    base = next(a for a in demo_alerts if a["type"] == alert_type)
-    body = {k: v for k, v in base.items() if k != "tenant"}
-    body["id"] = f"T-{uuid.uuid4().hex[:12]}"
-    return body
 
 
 @dataclass

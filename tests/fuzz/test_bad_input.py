@@ -15,18 +15,16 @@ import httpx
 import pytest
 
 from surveil.store import Store
-from tests.security.conftest import bearer, submit_fresh_alert
-from tests.support.stack import SURVEIL, TEST_TOKENS, Stack
+from tests.security.conftest import submit_fresh_alert
+from tests.support.api_client import TOKEN_A, TOKEN_B, api_client
+from tests.support.stack import SURVEIL, Stack
 
-TOKEN = next(iter(TEST_TOKENS))
 BODY_LIMIT = 256 * 1024  # Settings.max_body_bytes
 
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url(), headers=bearer(TOKEN), timeout=60
-    ) as client:
+    async with api_client(stack, TOKEN_A) as client:
         yield client
 
 
@@ -131,9 +129,7 @@ async def test_page_token_of_one_tenant_is_refused_for_another(
         await submit_fresh_alert(api)
     page = (await api.get("/api/alerts", params={"page_size": 1})).json()
     assert page["next_page_token"]
-    async with httpx.AsyncClient(
-        base_url=stack.api_url(), headers=bearer(list(TEST_TOKENS)[1]), timeout=30
-    ) as other:
+    async with api_client(stack, TOKEN_B, timeout=30) as other:
         refused = await other.get(
             "/api/alerts", params={"page_size": 1, "next_page_token": page["next_page_token"]}
         )

@@ -3,7 +3,6 @@ on the same Temporal for settings the shared API process was not started with.""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,21 +12,16 @@ from pydantic import SecretStr
 
 from api.main import create_app
 from surveil.settings import Settings
+from tests.support.api_client import TOKEN_A, api_client, bearer, fresh_alert
+from tests.support.api_client import TOKEN_B as TOKEN_B  # re-exported for security/fuzz tests
 from tests.support.stack import TEST_TOKENS, Stack
 
-TOKEN_A, TOKEN_B = list(TEST_TOKENS)  # tenants "demo" (owns the demo alerts) and "other"
 STREAM_SECRET = "test-stream-secret"  # the stack's SURVEIL_STREAM_TOKEN_SECRET
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url(), headers=bearer(TOKEN_A), timeout=60
-    ) as client:
+    async with api_client(stack, TOKEN_A) as client:
         yield client
 
 
@@ -56,9 +50,7 @@ def in_process_client(settings: Settings, token: str | None = TOKEN_A) -> httpx.
 async def submit_fresh_alert(api: httpx.AsyncClient, alert_type: str = "wash_trade") -> str:
     """A copy of a demo alert under a new id, submitted; its id."""
     demo = (await api.get("/api/demo-alerts")).json()
-    body = {k: v for k, v in next(a for a in demo if a["type"] == alert_type).items()
-            if k != "tenant"}  # fmt: skip
-    body["id"] = f"SEC-{uuid.uuid4().hex[:12]}"
+    body = fresh_alert(demo, alert_type, id_prefix="SEC")
     response = await api.post("/api/alerts", json=body)
     assert response.status_code == 202, response.text
     return body["id"]
