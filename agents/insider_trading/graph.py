@@ -29,7 +29,7 @@ from agents.tools.market_data import (
     records_to_frame,
 )
 from agents.tools.progress import Progress, emit, merge_evidence, step
-from agents.tools.specialist import MissingData, reasoning_step, resolve_store
+from agents.tools.specialist import MissingData, alerted_account, reasoning_step, resolve_store
 from surveil.events import EventType
 from surveil.models import Account, Alert, Announcement, Evidence, Finding, Specialist
 from surveil.settings import get_thresholds
@@ -97,9 +97,7 @@ def build_graph(
     def load_data(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
         alert = Alert.model_validate(state["alert"])
         data = resolve_store(store)
-        account = data.get_account(alert.account)
-        if account is None:
-            raise MissingData(f"account {alert.account!r} of alert {alert.id} is not in the store")
+        account = alerted_account(data, alert)
         related = [
             *data.get_accounts(account.linked_accounts),
             *data.accounts_linking_to(account.id),

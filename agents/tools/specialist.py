@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 from agents.llm import attribution_line, get_chat_model
 from agents.prompts import specialist_messages
 from agents.tools.progress import Progress, step
-from surveil.models import Alert, Evidence
+from surveil.models import Account, Alert, Evidence
 from surveil.store import Store
 
 
@@ -21,6 +21,14 @@ class MissingData(LookupError):
 def resolve_store(store: Store | None) -> Store:
     """The store a graph was built with, or the configured one (opened when a run needs it)."""
     return store if store is not None else Store.open()
+
+
+def alerted_account(data: Store, alert: Alert) -> Account:
+    """The account the alert is about; MissingData if the store does not know it."""
+    account = data.get_account(alert.account)
+    if account is None:
+        raise MissingData(f"account {alert.account!r} of alert {alert.id} is not in the store")
+    return account
 
 
 def write_summary(
