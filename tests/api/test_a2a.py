@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from a2a.client import A2ACardResolver, Client, ClientCallContext, ClientConfig, ClientFactory
+from a2a.client import ClientCallContext
 from a2a.helpers.proto_helpers import get_data_parts, new_data_part
 from a2a.types import (
-    AgentCard,
     CancelTaskRequest,
     GetTaskRequest,
     Message,
@@ -24,43 +22,16 @@ from a2a.types import (
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 
 from tests.api.conftest import TOKEN_A, bearer, fresh_alert
+from tests.support.a2a_client import A2AConnections
 
 PROTOCOLS = ["1.0", "0.3"]
 
 
-@dataclass
-class Recorded:
-    methods: list[str] = field(default_factory=list)
-
-    async def __call__(self, request: httpx.Request) -> None:
-        if request.method == "POST":
-            self.methods.append(json.loads(request.content)["method"])
-
-
 @pytest.fixture
 async def connect(stack) -> AsyncIterator:
-    opened: list[tuple[Client, httpx.AsyncClient]] = []
-
-    async def open_client(protocol: str) -> tuple[Client, Recorded]:
-        recorded = Recorded()
-        http = httpx.AsyncClient(
-            headers=bearer(TOKEN_A), timeout=60, event_hooks={"request": [recorded]}
-        )
-        card = await A2ACardResolver(http, stack.api_url()).get_agent_card()
-        chosen = AgentCard()
-        chosen.CopyFrom(card)
-        del chosen.supported_interfaces[:]
-        chosen.supported_interfaces.extend(
-            i for i in card.supported_interfaces if i.protocol_version == protocol
-        )
-        client = ClientFactory(ClientConfig(httpx_client=http)).create(chosen)
-        opened.append((client, http))
-        return client, recorded
-
-    yield open_client
-    for client, http in opened:
-        await client.close()
-        await http.aclose()
+    """`await connect(protocol)` -> (a2a Client of the API's façade, the methods it sent)."""
+    async with A2AConnections(headers=bearer(TOKEN_A)) as connections:
+        yield lambda protocol: connections.open(stack.api_url(), protocol)
 
 
 def alert_message(alert: dict) -> Message:

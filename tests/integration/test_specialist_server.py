@@ -5,7 +5,6 @@ real graphs on the demo data, driven by the official a2a-sdk client in A2A 1.0 a
 from __future__ import annotations
 
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -15,9 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
 from a2a.types import (
-    AgentCard,
     CancelTaskRequest,
     GetTaskRequest,
     Message,
@@ -44,6 +41,7 @@ from agents.a2a_events import (
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Alert, Finding
 from surveil.processes import free_port, start_process, stop_process, wait_for_port
+from tests.support.a2a_client import A2AConnections
 
 SURVEIL = [sys.executable, "-m", "surveil"]
 PROTOCOLS = ["1.0", "0.3"]
@@ -142,45 +140,11 @@ def slow_wash(start_agent) -> Agent:
 # -- client ------------------------------------------------------------------------
 
 
-@dataclass
-class Recorded:
-    """JSON-RPC methods the client sent (to prove which protocol version was spoken)."""
-
-    methods: list[str] = field(default_factory=list)
-
-    async def __call__(self, request: httpx.Request) -> None:
-        if request.method == "POST":
-            self.methods.append(json.loads(request.content)["method"])
-
-
 @pytest.fixture
 async def connect() -> AsyncIterator:
     """`await connect(agent, protocol)` -> (a2a Client, the methods it sent)."""
-    opened: list[tuple[Client, httpx.AsyncClient]] = []
-
-    async def open_client(agent: Agent, protocol: str) -> tuple[Client, Recorded]:
-        recorded = Recorded()
-        http = httpx.AsyncClient(timeout=60, event_hooks={"request": [recorded]})
-        card = await A2ACardResolver(http, agent.url).get_agent_card()
-        client = ClientFactory(ClientConfig(httpx_client=http)).create(speaking(card, protocol))
-        opened.append((client, http))
-        return client, recorded
-
-    yield open_client
-    for client, http in opened:
-        await client.close()
-        await http.aclose()
-
-
-def speaking(card: AgentCard, protocol: str) -> AgentCard:
-    """The card with only the interface of one protocol version, to force the client's choice."""
-    chosen = AgentCard()
-    chosen.CopyFrom(card)
-    del chosen.supported_interfaces[:]
-    chosen.supported_interfaces.extend(
-        i for i in card.supported_interfaces if i.protocol_version == protocol
-    )
-    return chosen
+    async with A2AConnections() as connections:
+        yield lambda agent, protocol: connections.open(agent.url, protocol)
 
 
 @dataclass
