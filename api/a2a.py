@@ -84,7 +84,6 @@ from starlette.types import Message as ASGIMessage
 from api import logging as api_logging
 from api import metrics
 from api.deps import Services, tenant_from_header
-from api.fanout import StreamFailed, ViewerLagged
 from api.investigations import (
     InvestigationNotFound,
     ListStatus,
@@ -93,6 +92,7 @@ from api.investigations import (
 )
 from api.problems import Problem, problem_response, unauthorized
 from api.routes.events import BadOffset, parse_offset
+from api.stream_metrics import metered_stream
 from surveil.events import ProgressEvent
 from surveil.models import Alert
 from surveil.store import Store
@@ -406,10 +406,8 @@ class TemporalRequestHandler(RequestHandler):
             raise InvalidParamsError(message=exc.detail) from exc
         if resumed:
             metrics.RECONNECTIONS.labels(transport="a2a").inc()
-        metrics.ACTIVE_STREAMS.labels(transport="a2a").inc()
-        opened, written, ended = time.monotonic(), 0, "client"
         workflow_id = workflow_id_for(tenant, alert_id)
-        try:
+        with metered_stream("a2a", self.services.streams, tenant) as stream:
             async for offset, event in self.services.hub.subscribe(workflow_id, from_offset):
                 if event.is_terminal and (event.data or {}).get("state") == "completed":
                     determination = await self._determination(tenant, alert_id, offset)
@@ -417,22 +415,7 @@ class TemporalRequestHandler(RequestHandler):
                         yield determination
                 for a2a_event in events_for(alert_id, offset, event):
                     yield a2a_event
-                written += 1
-                if event.is_terminal:
-                    ended = "terminal"
-            if ended != "terminal":
-                ended = "stream-ended"
-        except ViewerLagged:
-            ended = "lagged"
-        except StreamFailed:
-            ended = "upstream"
-        finally:
-            self.services.streams.release(tenant)
-            metrics.ACTIVE_STREAMS.labels(transport="a2a").dec()
-            metrics.STREAM_DURATION.labels(transport="a2a").observe(time.monotonic() - opened)
-            metrics.EVENTS_PER_STREAM.labels(transport="a2a").observe(written)
-            if ended not in ("terminal", "stream-ended"):
-                metrics.EARLY_DISCONNECTS.labels(transport="a2a", reason=ended).inc()
+                stream.wrote(event)
 
     async def _determination(self, tenant: str, alert_id: str, offset: int) -> Event | None:
         try:

@@ -21,9 +21,9 @@ from api import logging as api_logging
 from api import metrics
 from api.auth import StreamTokenError
 from api.deps import AlertId, Services, ServicesDep, tenant_from_header
-from api.fanout import StreamFailed, ViewerLagged
 from api.investigations import workflow_id_for
 from api.problems import Problem, bad_request, unauthorized
+from api.stream_metrics import metered_stream
 from surveil.events import ProgressEvent
 from surveil.tasks import TERMINAL_TASK_STATES
 
@@ -150,31 +150,11 @@ async def stream_events(
 async def _frames(
     services: Services, tenant: str, workflow_id: str, from_offset: int
 ) -> AsyncIterator[ServerSentEvent]:
-    metrics.ACTIVE_STREAMS.labels(transport="sse").inc()
-    opened = time.monotonic()
-    written = 0
-    ended = "client"
-    try:
+    with metered_stream("sse", services.streams, tenant) as stream:
         async for offset, event in services.hub.subscribe(workflow_id, from_offset):
-            yield frame(offset, event, first=written == 0)
-            written += 1
+            yield frame(offset, event, first=stream.written == 0)
+            stream.wrote(event)
             metrics.EMIT_TO_WRITE.observe(max(0.0, time.time() - event.timestamp.timestamp()))
-            if event.is_terminal:
-                ended = "terminal"
-        else:
-            if ended != "terminal":
-                ended = "stream-ended"
-    except ViewerLagged:
-        ended = "lagged"
-    except StreamFailed:
-        ended = "upstream"
-    finally:
-        services.streams.release(tenant)
-        metrics.ACTIVE_STREAMS.labels(transport="sse").dec()
-        metrics.STREAM_DURATION.labels(transport="sse").observe(time.monotonic() - opened)
-        metrics.EVENTS_PER_STREAM.labels(transport="sse").observe(written)
-        if ended not in ("terminal", "stream-ended"):
-            metrics.EARLY_DISCONNECTS.labels(transport="sse", reason=ended).inc()
 
 
 def record_outcome(event: ProgressEvent) -> None:
