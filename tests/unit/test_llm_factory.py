@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import TypedDict
 
 import pytest
@@ -16,19 +15,11 @@ from agents.offline_model import OFFLINE_MODEL_LABEL, OfflineAnalystModel
 from agents.prompts import triage_messages
 from agents.runner import GraphRun
 from surveil.events import EventType
-from surveil.models import Alert, AlertType
+from surveil.models import Alert
 from surveil.settings import Settings
 from tests.support.openai_server import OpenAICompatibleServer
 
 REPLY = "The alert goes to the wash-trade specialist because it is typed wash trade."
-ALERT = Alert(
-    id="WT-1",
-    type=AlertType.wash_trade,
-    account="ACC-7",
-    instrument="ACME",
-    window_start=datetime(2024, 3, 1, 9),
-    window_end=datetime(2024, 3, 1, 17),
-)
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +37,14 @@ def llm_settings(server: OpenAICompatibleServer, **overrides: object) -> Setting
     )
 
 
-async def run_explain_graph(model: BaseChatModel) -> list[str]:
+async def run_explain_graph(model: BaseChatModel, alert: Alert) -> list[str]:
     """Run a one-node graph that calls the model; return the message_delta texts."""
 
     class State(TypedDict, total=False):
         text: str
 
     async def explain(state: State) -> State:
-        reply = await model.ainvoke(triage_messages(ALERT, ["wash_trade"], ["typed wash trade"]))
+        reply = await model.ainvoke(triage_messages(alert, ["wash_trade"], ["typed wash trade"]))
         return {"text": str(reply.text)}
 
     builder = StateGraph(State)
@@ -84,9 +75,11 @@ def test_api_key_and_base_url_give_chat_openai_labelled_with_its_endpoint(
     assert model_label(model) == f"gpt-4o-mini via {server.base_url}"
 
 
-async def test_real_llm_tokens_stream_through_a_graph(server: OpenAICompatibleServer) -> None:
+async def test_real_llm_tokens_stream_through_a_graph(
+    server: OpenAICompatibleServer, wash_alert: Alert
+) -> None:
     model = get_chat_model(llm_settings(server, llm_model="gpt-4o-mini"))
-    deltas = await run_explain_graph(model)
+    deltas = await run_explain_graph(model, wash_alert)
     assert len(deltas) == len(REPLY.split())
     assert "".join(deltas) == REPLY
     last = server.requests[-1]
@@ -101,10 +94,10 @@ async def test_real_llm_tokens_stream_through_a_graph(server: OpenAICompatibleSe
     ids=["o1-style model", "streaming turned off"],
 )
 async def test_non_streaming_model_text_arrives_as_one_event(
-    server: OpenAICompatibleServer, overrides: dict[str, object]
+    server: OpenAICompatibleServer, overrides: dict[str, object], wash_alert: Alert
 ) -> None:
     model = get_chat_model(llm_settings(server, **overrides))
     assert model.disable_streaming is True
     assert model_label(model).endswith("(not streamed)")
-    assert await run_explain_graph(model) == [REPLY]
+    assert await run_explain_graph(model, wash_alert) == [REPLY]
     assert not server.requests[-1].get("stream")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-from datetime import datetime
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -16,16 +15,7 @@ from agents.offline_model import OfflineAnalystModel
 from agents.prompts import triage_messages
 from agents.runner import GraphEventError, GraphRun
 from surveil.events import EventType, ProgressEvent
-from surveil.models import Alert, AlertType
-
-ALERT = Alert(
-    id="WT-1",
-    type=AlertType.wash_trade,
-    account="ACC-7",
-    instrument="ACME",
-    window_start=datetime(2024, 3, 1, 9),
-    window_end=datetime(2024, 3, 1, 17),
-)
+from surveil.models import Alert
 
 
 class State(TypedDict, total=False):
@@ -70,8 +60,8 @@ async def collect(run: GraphRun) -> list[ProgressEvent]:
     return [event async for event in run.events()]
 
 
-async def test_custom_chunks_become_events_stamped_with_the_run_agent() -> None:
-    events = await collect(GraphRun(linear_graph(step), {"alert": ALERT}, agent="wash_trade"))
+async def test_custom_chunks_become_events_stamped_with_the_run_agent(wash_alert: Alert) -> None:
+    events = await collect(GraphRun(linear_graph(step), {"alert": wash_alert}, agent="wash_trade"))
     assert [(e.type, e.progress) for e in events] == [
         (EventType.step_start, 0.0),
         (EventType.step_progress, 0.5),
@@ -80,8 +70,8 @@ async def test_custom_chunks_become_events_stamped_with_the_run_agent() -> None:
     assert {e.agent for e in events} == {"wash_trade"}
 
 
-async def test_llm_tokens_become_message_deltas_of_the_calling_node() -> None:
-    run = GraphRun(linear_graph(explain), {"alert": ALERT}, agent="orchestrator")
+async def test_llm_tokens_become_message_deltas_of_the_calling_node(wash_alert: Alert) -> None:
+    run = GraphRun(linear_graph(explain), {"alert": wash_alert}, agent="orchestrator")
     events = await collect(run)
     assert len(events) > 10
     assert all(e.type == EventType.message_delta and e.step == "explain" for e in events)
@@ -89,11 +79,11 @@ async def test_llm_tokens_become_message_deltas_of_the_calling_node() -> None:
     assert "".join(e.text or "" for e in events) == run.values["rationale"]
 
 
-async def test_values_are_the_final_state_with_reducers_applied() -> None:
-    run = GraphRun(linear_graph(step, explain), {"alert": ALERT}, agent="wash_trade")
+async def test_values_are_the_final_state_with_reducers_applied(wash_alert: Alert) -> None:
+    run = GraphRun(linear_graph(step, explain), {"alert": wash_alert}, agent="wash_trade")
     await collect(run)
     assert run.values["notes"] == ["collected", "explained"]
-    assert run.values["alert"] == ALERT
+    assert run.values["alert"] == wash_alert
     assert run.question is None
 
 
@@ -107,9 +97,11 @@ async def test_custom_chunk_that_is_not_an_event_is_a_clear_error() -> None:
         await collect(run)
 
 
-async def test_interrupt_is_one_input_required_event_last_and_resume_continues() -> None:
+async def test_interrupt_is_one_input_required_event_last_and_resume_continues(
+    wash_alert: Alert,
+) -> None:
     graph = linear_graph(step, ask, explain, checkpointer=memory_checkpointer())
-    first = GraphRun(graph, {"alert": ALERT}, agent="wash_trade", thread_id="alert-WT-1")
+    first = GraphRun(graph, {"alert": wash_alert}, agent="wash_trade", thread_id="alert-WT-1")
     events = await collect(first)
     assert events[-1].type == EventType.input_required
     assert [e.type for e in events].count(EventType.input_required) == 1
@@ -126,7 +118,7 @@ async def test_interrupt_is_one_input_required_event_last_and_resume_continues()
     assert events and events[-1].type == EventType.message_delta
 
 
-async def test_parallel_questions_surface_one_at_a_time() -> None:
+async def test_parallel_questions_surface_one_at_a_time(wash_alert: Alert) -> None:
     def ask_other(state: State) -> State:
         return {"answers": [interrupt({"question": "Second question?", "options": []})]}
 
@@ -138,7 +130,7 @@ async def test_parallel_questions_surface_one_at_a_time() -> None:
     builder.add_edge("ask", END)
     builder.add_edge("ask_other", END)
     graph = builder.compile(checkpointer=memory_checkpointer())
-    run = GraphRun(graph, {"alert": ALERT}, agent="insider_trading")
+    run = GraphRun(graph, {"alert": wash_alert}, agent="insider_trading")
     events = await collect(run)
     assert [e.type for e in events] == [EventType.input_required]
 
