@@ -45,10 +45,10 @@ So a client that lost its stream, having seen events up to `last_seq`:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from a2a.helpers.proto_helpers import new_data_message
 from a2a.types import (
     Artifact,
     Message,
@@ -100,18 +100,23 @@ def _data_parts(parts: Iterable[Part]) -> list[Any]:
     return [part_data(p) for p in parts if p.HasField("data")]
 
 
+def _data_message(
+    data: dict[str, Any], role: Role, task_id: str, context_id: str, message_id: str | None = None
+) -> Message:
+    """A message of one data part, under a fresh id unless the caller names one."""
+    message = new_data_message(data, context_id=context_id, task_id=task_id, role=role)
+    if message_id:
+        message.message_id = message_id
+    return message
+
+
 # -- progress events ---------------------------------------------------------
 
 
 def event_message(event: ProgressEvent, *, task_id: str, context_id: str) -> Message:
     """The agent message that carries one ProgressEvent."""
-    return Message(
-        message_id=str(uuid.uuid4()),
-        task_id=task_id,
-        context_id=context_id,
-        role=Role.ROLE_AGENT,
-        parts=[data_part(event.model_dump(mode="json", exclude_none=True))],
-    )
+    data = event.model_dump(mode="json", exclude_none=True)
+    return _data_message(data, Role.ROLE_AGENT, task_id, context_id)
 
 
 def event_from_message(message: Message) -> ProgressEvent | None:
@@ -200,13 +205,8 @@ def alert_message(
     alert: Alert, *, task_id: str = "", context_id: str = "", message_id: str | None = None
 ) -> Message:
     """The user message that starts an investigation of `alert`."""
-    return Message(
-        message_id=message_id or str(uuid.uuid4()),
-        task_id=task_id,
-        context_id=context_id,
-        role=Role.ROLE_USER,
-        parts=[data_part({"alert": alert.model_dump(mode="json")})],
-    )
+    data = {"alert": alert.model_dump(mode="json")}
+    return _data_message(data, Role.ROLE_USER, task_id, context_id, message_id)
 
 
 def alert_from_message(message: Message | None) -> Alert:
@@ -230,13 +230,7 @@ def answer_message(
     answer: str | None, *, task_id: str, context_id: str, message_id: str | None = None
 ) -> Message:
     """The user message that answers the agent's question (None: no answer in time)."""
-    return Message(
-        message_id=message_id or str(uuid.uuid4()),
-        task_id=task_id,
-        context_id=context_id,
-        role=Role.ROLE_USER,
-        parts=[data_part({"answer": answer})],
-    )
+    return _data_message({"answer": answer}, Role.ROLE_USER, task_id, context_id, message_id)
 
 
 def answer_from_message(message: Message | None) -> str | None:
