@@ -23,15 +23,7 @@ def _spec(live: LiveStack, alert_ids: list[str], count: int, group: str) -> View
         StreamSpec(url=live.events_url(alert_ids[i % len(alert_ids)]), headers=AUTH, group=group)
         for i in range(count)
     ]
-    # Every SSE connect costs the API a workflow Query (the stream's next offset), and
-    # Temporal refuses queries beyond a small per-workflow buffer: ramp up, and retry.
-    return ViewerSpec(
-        streams=streams,
-        timestamps="progress_event",
-        live_only=True,
-        retry_failures=True,
-        max_connects_in_flight=20,
-    )
+    return ViewerSpec.following_live_investigations(streams)
 
 
 async def open_streams(live: LiveStack) -> int:

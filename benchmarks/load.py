@@ -68,13 +68,7 @@ def viewer_spec(live: LiveStack, alert_ids: list[str], plan: LoadPlan) -> Viewer
                 slow_ms=plan.slow_pause_ms if slow else 0.0,
             )
         )
-    return ViewerSpec(
-        streams=streams,
-        timestamps="progress_event",
-        live_only=True,
-        retry_failures=True,
-        max_connects_in_flight=20,
-    )
+    return ViewerSpec.following_live_investigations(streams)
 
 
 async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:

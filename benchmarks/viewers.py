@@ -56,6 +56,21 @@ class ViewerSpec:
     max_connects_in_flight: int = 100  # do not SYN-flood a 2-core box
 
     @classmethod
+    def following_live_investigations(cls, streams: list[StreamSpec]) -> ViewerSpec:
+        """Viewers that join running investigations through the API and time live events.
+
+        Every SSE connect costs the API a workflow Query (the stream's next offset), and
+        Temporal refuses queries beyond a small per-workflow buffer: ramp up, and retry.
+        """
+        return cls(
+            streams=streams,
+            timestamps="progress_event",
+            live_only=True,
+            retry_failures=True,
+            max_connects_in_flight=20,
+        )
+
+    @classmethod
     def from_json(cls, raw: str) -> ViewerSpec:
         data = json.loads(raw)
         data["streams"] = [StreamSpec(**s) for s in data["streams"]]
