@@ -195,11 +195,7 @@ def build_graph(
 
     nodes = [load_data, announcement, abnormal_return, position_build_up, trade_timing,
              trading_profit, insider_link, reason, finding]  # fmt: skip
-    graph = StateGraph(InsiderTradingState)
-    previous = START
-    for node in nodes:
-        graph.add_node(node.__name__, node)
-        graph.add_edge(previous, node.__name__)
-        previous = node.__name__
-    graph.add_edge(previous, END)
+    graph = StateGraph(InsiderTradingState).add_sequence(nodes)
+    graph.add_edge(START, nodes[0].__name__)
+    graph.add_edge(nodes[-1].__name__, END)
     return graph.compile(checkpointer=checkpointer, name=AGENT)

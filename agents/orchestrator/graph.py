@@ -115,11 +115,8 @@ def build_triage_graph(
         )
         return {"rationale": rationale}
 
-    graph = StateGraph(TriageState)
-    graph.add_node("route", route)
-    graph.add_node("explain_routing", explain_routing)
+    graph = StateGraph(TriageState).add_sequence([route, explain_routing])
     graph.add_edge(START, "route")
-    graph.add_edge("route", "explain_routing")
     graph.add_edge("explain_routing", END)
     return graph.compile(checkpointer=checkpointer, name="triage")
 
@@ -182,10 +179,7 @@ def build_synthesis_graph(
         )
         return {"determination": determination}
 
-    graph = StateGraph(SynthesisState)
-    graph.add_node("weigh_evidence", weigh_evidence)
-    graph.add_node("write_narrative", write_narrative)
+    graph = StateGraph(SynthesisState).add_sequence([weigh_evidence, write_narrative])
     graph.add_edge(START, "weigh_evidence")
-    graph.add_edge("weigh_evidence", "write_narrative")
     graph.add_edge("write_narrative", END)
     return graph.compile(checkpointer=checkpointer, name="synthesis")
