@@ -6,6 +6,7 @@ pydantic data converter, so surveil's models cross Temporal as JSON.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from surveil.events import ProgressEvent
 from surveil.models import Alert
@@ -135,6 +137,9 @@ async def retry_investigation(
         return client.get_workflow_handle_for(AlertInvestigationWorkflow.run, workflow_id)
 
 
+NOT_READY_RETRIES = 5
+
+
 async def events(
     client: Client,
     workflow_id: str,
@@ -142,14 +147,28 @@ async def events(
     *,
     poll_cooldown: timedelta = DEFAULT_POLL_COOLDOWN,
 ) -> AsyncIterator[tuple[int, ProgressEvent]]:
-    """(offset, event) from `from_offset` on, live, ending after the terminal event."""
+    """(offset, event) from `from_offset` on, live, ending after the terminal event.
+
+    A poll Update that meets a failed workflow task is refused with FAILED_PRECONDITION
+    (WorkflowNotReady), which the library does not retry; Temporal retries the workflow
+    task, so the subscription resumes at the next unseen offset, a few times at most.
+    """
     stream = WorkflowStreamClient.create(client, workflow_id)
-    async for item in stream.subscribe(
-        [EVENTS_TOPIC], from_offset, result_type=ProgressEvent, poll_cooldown=poll_cooldown
-    ):
-        yield item.offset, item.data
-        if item.data.is_terminal:
+    next_offset = from_offset
+    for attempt in range(NOT_READY_RETRIES + 1):
+        try:
+            async for item in stream.subscribe(
+                [EVENTS_TOPIC], next_offset, result_type=ProgressEvent, poll_cooldown=poll_cooldown
+            ):
+                next_offset = item.offset + 1
+                yield item.offset, item.data
+                if item.data.is_terminal:
+                    return
             return
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == NOT_READY_RETRIES:
+                raise
+            await asyncio.sleep(0.5 * (attempt + 1))
 
 
 async def result_snapshot(handle: WorkflowHandle) -> TaskSnapshot:
