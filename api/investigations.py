@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -124,7 +125,11 @@ def is_unavailable(exc: BaseException) -> bool:
         return False
     if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:  # e.g. "consistent query buffer is full"
         return not exc.message.startswith(_MESSAGE_TOO_LARGE)
-    return exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    # The client's own deadline surfaces as CANCELLED "Timeout expired" (we never cancel
+    # an RPC on purpose): a Query whose worker is too busy to answer in time.
+    return exc.status in (
+        RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED
+    )  # fmt: skip
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -208,13 +213,24 @@ class Investigations:
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
 
-    async def describe(self, tenant: str, alert_id: str) -> tuple[str, str]:
-        """(run id, execution status name) of the current run."""
+    async def ensure_exists(self, tenant: str, alert_id: str) -> None:
+        """InvestigationNotFound unless the workflow exists. A Describe is answered by
+        Temporal's history service alone, where a Query waits for a worker: under load
+        (a hundred busy investigations on two cores) Queries time out, Describes do not."""
+        workflow_id = workflow_id_for(tenant, alert_id)
+        await self._reads.run(("exists", workflow_id), lambda: self._describe(workflow_id))
+
+    async def _describe(self, workflow_id: str) -> WorkflowExecutionDescription:
+        metrics.TEMPORAL_QUERIES.labels(query="describe").inc()
         client = await self.client()
         try:
-            desc = await client.get_workflow_handle(workflow_id_for(tenant, alert_id)).describe()
+            return await client.get_workflow_handle(workflow_id).describe()
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
+
+    async def describe(self, tenant: str, alert_id: str) -> tuple[str, str]:
+        """(run id, execution status name) of the current run."""
+        desc = await self._describe(workflow_id_for(tenant, alert_id))
         return desc.run_id, _STATUS_NAME.get(desc.status, "running") if desc.status else "running"
 
     async def cancel(self, tenant: str, alert_id: str) -> TaskSnapshot:

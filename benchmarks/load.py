@@ -9,7 +9,8 @@ loose rather than let them hold up the fast ones or grow its memory without boun
 
 Knobs (env): LOAD_SECONDS, LOAD_INVESTIGATIONS (100), LOAD_VIEWERS (1000),
 LOAD_SLOW_VIEWERS (50), LOAD_SLOW_PAUSE_MS (250), LOAD_TOKEN_DELAY_MS (60, about an
-LLM's pace), LOAD_CONNECT_S (300, how long viewers may take to connect), LOAD_OUT (default benchmarks/results/load.json).
+LLM's pace), LOAD_CONNECT_S (300, how long viewers may take to connect), LOAD_OUT (default
+benchmarks/results/load.json), LOAD_WORKDIR (keep the stack's logs there).
 Exit status 1 if any event was dropped.
 """
 
@@ -115,8 +116,14 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
         for s in metrics.get("surveil_stream_disconnects_before_end", [])
         if s.labels.get("reason") == "lagged" and s.name.endswith("_total")
     )
+    api_errors = {
+        s.labels["kind"]: s.value
+        for s in metrics.get("surveil_errors", [])
+        if s.name.endswith("_total") and s.value
+    }
     return {
         "plan": plan.__dict__,
+        "api_errors": api_errors,
         "connect_s": connect_s,
         "connected": viewers.ready,
         "baseline_rss_bytes": baseline.rss_bytes,
@@ -126,6 +133,14 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
         "groups": result["groups"],
         "lagged_disconnects": lagged,
     }
+
+
+def _reasons(groups: dict[str, Any]) -> str:
+    counts: dict[str, int] = {}
+    for g in groups.values():
+        for reason, n in g.get("failure_reasons", {}).items():
+            counts[reason] = counts.get(reason, 0) + n
+    return "(" + ", ".join(f"{r} ×{n}" for r, n in sorted(counts.items())) + ")" if counts else ""
 
 
 def report_for(out: dict[str, Any]) -> Report:
@@ -152,13 +167,16 @@ def report_for(out: dict[str, Any]) -> Report:
     report.add(Row(s, "dropped events (gaps + repeats)", dropped, "", target="0", met=dropped == 0))
     report.add(Row(s, "viewers connected / max open", f"{out['connected']} / {report.metrics['max_open_streams']}",
                    note=f"connect wave took {out['connect_s']:.0f} s, "
-                        f"{report.metrics['failed_connects']} refused connects retried"))  # fmt: skip
+                        f"{report.metrics['failed_connects']} refused connects retried "
+                        f"{_reasons(groups)}"))  # fmt: skip
     report.add(Row(s, "reconnections (Last-Event-ID)", report.metrics["reconnections"],
                    note=f"API cut {out['lagged_disconnects']:.0f} lagging viewers"))  # fmt: skip
     report.add(Row(s, "API memory per viewer", kb_per_viewer, "KB", target="≤ 200",
                    met=kb_per_viewer <= 200))  # fmt: skip
     report.add(Row(s, "API RSS first / max / last sample", f"{rss[0]:.0f} / {max(rss):.0f} / {rss[-1]:.0f}",
                    "MB", note="bounded if last ≈ max"))  # fmt: skip
+    errors = ", ".join(f"{k} ×{v:.0f}" for k, v in sorted(out.get("api_errors", {}).items()))
+    report.add(Row(s, "API errors answered, by kind", errors or "none"))
     report.add(Row(s, "API CPU (avg over the hold)", out["api_cpu_pct"], "% of a core"))
     for name, g in sorted(groups.items()):
         report.add(Row(s, f"emit→receive p50 / p99, {name} viewers ({g['streams']})",
@@ -171,8 +189,13 @@ def report_for(out: dict[str, Any]) -> Report:
 def main() -> int:
     plan = LoadPlan.from_env()
     machine = machine_facts()
-    with tempfile.TemporaryDirectory(prefix="surveil-load-") as tmp:
-        out = asyncio.run(run_load(plan, Path(tmp)))
+    keep = os.environ.get("LOAD_WORKDIR")  # keep the stack's logs there for a post-mortem
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        out = asyncio.run(run_load(plan, Path(keep)))
+    else:
+        with tempfile.TemporaryDirectory(prefix="surveil-load-") as tmp:
+            out = asyncio.run(run_load(plan, Path(tmp)))
     report = report_for(out)
     report.print()
     path = Path(os.environ.get("LOAD_OUT", RESULTS_DIR / "load.json"))

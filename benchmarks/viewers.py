@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -97,6 +98,7 @@ class StreamResult:
     error: str | None = None
     replayed: int = 0  # events emitted before this viewer connected (live_only)
     failures: int = 0  # connections refused or broken (retried with retry_failures)
+    failure_reasons: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "OSError", …
     latencies_ms: array = field(default_factory=lambda: array("d"))
 
 
@@ -247,8 +249,9 @@ class Viewer:
                     async with gate:
                         await loop.create_connection(lambda c=connection: c, self._host, self._port)
                     await connection.closed
-                except Exception:
+                except Exception as exc:
                     self.result.failures += 1
+                    self.result.failure_reasons[_reason(exc)] += 1
                     if not self.run.retry_failures:
                         raise
                     await asyncio.sleep(1.0)
@@ -312,6 +315,12 @@ class Viewer:
         r.last_id = event_id
 
 
+def _reason(exc: Exception) -> str:
+    """A short, countable name for why a connection failed."""
+    text = str(exc)
+    return text[: text.index(":")] if text.startswith("HTTP ") else type(exc).__name__
+
+
 def summarize(results: list[StreamResult]) -> dict[str, Any]:
     """Per group: counts, offset integrity and latency percentiles."""
     groups: dict[str, dict[str, Any]] = {}
@@ -332,6 +341,7 @@ def summarize(results: list[StreamResult]) -> dict[str, Any]:
             "replayed": sum(r.replayed for r in members),
             "errors": sum(r.error is not None for r in members),
             "failures": sum(r.failures for r in members),
+            "failure_reasons": dict(sum((r.failure_reasons for r in members), Counter())),
             "error_samples": sorted({r.error for r in members if r.error})[:5],
             "latency_ms": percentiles(latencies),
             "connect_ms": percentiles(np.array(connects)),

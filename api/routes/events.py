@@ -122,6 +122,10 @@ async def stream_events(
         # This process follows the stream already (so it exists), and the resume point
         # is within what it has seen: no Query, however many viewers connect at once.
         next_offset = channel.next_offset
+    elif resume_after is None:
+        # From the start: offset 0 is always valid, so only existence needs checking.
+        await services.investigations.ensure_exists(tenant, alert_id)  # 404 if unknown
+        next_offset = 0
     else:
         next_offset = await services.investigations.next_offset(tenant, alert_id)  # 404 if unknown
     if from_offset > next_offset:

@@ -76,16 +76,27 @@ async def test_stream_token_opens_only_its_own_alerts_stream(stack, api, demo_al
         assert detail.status_code == 401  # accepted on the SSE route only
 
 
-async def test_a_crowd_connecting_at_once_costs_one_offset_query(api, demo_alerts) -> None:
+async def test_a_crowd_connecting_at_once_costs_one_describe_and_no_query(
+    api, demo_alerts
+) -> None:
     # Each connect used to run its own offset Query; Temporal refuses a burst of those
-    # ("consistent query buffer is full") and the API answered 500.
+    # ("consistent query buffer is full") and, with a hundred busy workflows, a Query
+    # waits for a worker until it times out: the API answered 500. A connect from the
+    # start needs no offset, only to know the investigation exists (a Describe).
     accepted = await submit(api, fresh_alert(demo_alerts))
     url = accepted["links"]["events"]
-    before = await offset_queries(api)
+    queries, describes = await temporal_reads(api, "offset"), await temporal_reads(api, "describe")
     streams = await asyncio.gather(*(read_sse(api, url, limit=5) for _ in range(40)))
     assert [s.status for s in streams] == [200] * 40
     assert all(s.offsets == list(range(5)) for s in streams)
-    assert await offset_queries(api) - before <= 3  # concurrent Queries coalesced
+    assert await temporal_reads(api, "offset") == queries
+    assert 1 <= await temporal_reads(api, "describe") - describes <= 3  # coalesced
+
+
+async def test_connecting_to_an_unknown_alert_is_404(api) -> None:
+    response = await api.get("/api/alerts/no-such-alert/events")
+    assert response.status_code == 404
+    assert problem(response)["title"] == "Not Found"
 
 
 async def test_viewers_of_a_followed_stream_connect_and_resume_without_a_query(
@@ -106,10 +117,14 @@ async def test_viewers_of_a_followed_stream_connect_and_resume_without_a_query(
         assert await offset_queries(api) == before
 
 
-async def offset_queries(api: httpx.AsyncClient) -> float:
+async def temporal_reads(api: httpx.AsyncClient, kind: str) -> float:
     text = (await api.get("/metrics")).text
-    found = re.search(r'^surveil_temporal_queries_total\{query="offset"\} (\S+)$', text, re.M)
+    found = re.search(rf'^surveil_temporal_queries_total{{query="{kind}"}} (\S+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+async def offset_queries(api: httpx.AsyncClient) -> float:
+    return await temporal_reads(api, "offset")
 
 
 def test_temporal_shedding_load_is_unavailable_not_an_error() -> None:
@@ -119,3 +134,6 @@ def test_temporal_shedding_load_is_unavailable_not_an_error() -> None:
         "grpc: received message larger than max", RPCStatusCode.RESOURCE_EXHAUSTED, b""
     )
     assert not isinstance(translate_rpc_error(too_big), TemporalUnavailable)
+    # The client's own RPC deadline (a Query no worker answered in time).
+    timed_out = RPCError("Timeout expired", RPCStatusCode.CANCELLED, b"")
+    assert isinstance(translate_rpc_error(timed_out), TemporalUnavailable)
