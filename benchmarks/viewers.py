@@ -25,10 +25,21 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httptools
+import httpx
 import numpy as np
 
 TimestampFormat = Literal["progress_event", "epoch", "none"]
 TERMINAL_STATES = {"completed", "failed", "canceled", "timed_out"}
+
+
+@dataclass
+class NextAlert:
+    """An alert a viewer submits (idempotently, by id) and follows once its current
+    investigation has ended: an analyst moving on to the next alert in the queue."""
+
+    submit_url: str
+    body: dict[str, Any]
+    events_url: str
 
 
 @dataclass
@@ -38,6 +49,7 @@ class StreamSpec:
     group: str = "viewers"
     last_event_id: int | None = None  # resume after this offset
     slow_ms: float = 0.0  # pause after each received chunk: a viewer on a slow link
+    then: list[NextAlert] = field(default_factory=list)
 
 
 @dataclass
@@ -74,7 +86,10 @@ class ViewerSpec:
     @classmethod
     def from_json(cls, raw: str) -> ViewerSpec:
         data = json.loads(raw)
-        data["streams"] = [StreamSpec(**s) for s in data["streams"]]
+        data["streams"] = [
+            StreamSpec(**{**s, "then": [NextAlert(**n) for n in s.get("then", [])]})
+            for s in data["streams"]
+        ]
         return cls(**data)
 
     def to_json(self) -> str:
@@ -98,6 +113,7 @@ class StreamResult:
     error: str | None = None
     replayed: int = 0  # events emitted before this viewer connected (live_only)
     failures: int = 0  # connections refused or broken (retried with retry_failures)
+    investigations: int = 1  # streams followed to their end, one after another (`then`)
     failure_reasons: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "OSError", …
     latencies_ms: array = field(default_factory=lambda: array("d"))
 
@@ -202,20 +218,30 @@ class _SSEConnection(asyncio.Protocol):
 
 
 class Viewer:
-    """One viewer: (re)connects with Last-Event-ID until its stop condition."""
+    """One viewer: (re)connects with Last-Event-ID until its stop condition, then
+    moves on to the alerts in `then`, if any."""
 
     def __init__(self, spec: StreamSpec, run: ViewerSpec) -> None:
         self.spec, self.run = spec, run
         self.result = StreamResult(group=spec.group)
         self.connected = asyncio.Event()
-        self._last_id = spec.last_event_id
+        self._successors = list(spec.then)
         self._buffer = b""
         self._sent = 0.0
-        self._connected_at = 0.0  # wall clock, comparable with event timestamps
         self._first_connection = True
-        url = urlsplit(spec.url)
-        self._host, self._port = url.hostname or "127.0.0.1", url.port or 80
-        self._target = url.path + (f"?{url.query}" if url.query else "")
+        self._open_stream(spec.url, spec.last_event_id)
+
+    def _open_stream(self, url: str, last_event_id: int | None) -> None:
+        """Start following a stream: offsets are checked from where it should start."""
+        self._last_id = last_event_id
+        self._expected_first = 0 if last_event_id is None else last_event_id + 1
+        self._seen_any = False  # an event of this stream has arrived
+        self._stream_connected = False  # a connection of this stream got its headers
+        self._connected_at = 0.0  # wall clock, comparable with event timestamps
+        self.result.terminal = False
+        parts = urlsplit(url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._target = parts.path + (f"?{parts.query}" if parts.query else "")
 
     def _done(self) -> bool:
         r = self.result
@@ -237,37 +263,68 @@ class Viewer:
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     async def run_until_done(self, gate: asyncio.Semaphore) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            while not self._done():
-                if self.result.connect_ms is not None:  # a stream we had was cut
-                    self.result.reconnects += 1
-                    await asyncio.sleep(0.2)
-                self._buffer, self._sent = b"", time.monotonic()
-                connection = _SSEConnection(self, self._request())
-                try:
-                    async with gate:
-                        await loop.create_connection(lambda c=connection: c, self._host, self._port)
-                    await connection.closed
-                except Exception as exc:
-                    self.result.failures += 1
-                    self.result.failure_reasons[_reason(exc)] += 1
-                    if not self.run.retry_failures:
-                        raise
-                    await asyncio.sleep(1.0)
-                finally:
-                    connection.close(None)
-                self._first_connection = False
-                if not self.run.reconnect:
-                    break
+            await self._follow(gate)
+            while self._successors and self.result.terminal and self.result.error is None:
+                await self._move_on(self._successors.pop(0))
+                await self._follow(gate)
         except Exception as exc:  # recorded, reported, and counted as a failed viewer
             self.result.error = f"{type(exc).__name__}: {exc}"
         finally:
             self.connected.set()
 
+    async def _follow(self, gate: asyncio.Semaphore) -> None:
+        """The current stream, to its stop condition, resuming after every cut."""
+        loop = asyncio.get_running_loop()
+        while not self._done():
+            if self._stream_connected:  # a stream we had was cut
+                self.result.reconnects += 1
+                await asyncio.sleep(0.2)
+            self._buffer, self._sent = b"", time.monotonic()
+            connection = _SSEConnection(self, self._request())
+            try:
+                async with gate:
+                    await loop.create_connection(lambda c=connection: c, self._host, self._port)
+                await connection.closed
+            except Exception as exc:
+                self.result.failures += 1
+                self.result.failure_reasons[_reason(exc)] += 1
+                if not self.run.retry_failures:
+                    raise
+                await asyncio.sleep(1.0)
+            finally:
+                connection.close(None)
+            self._first_connection = False
+            if not self.run.reconnect:
+                break
+
+    async def _move_on(self, alert: NextAlert) -> None:
+        """Submit the next alert (the POST is idempotent by id: every viewer of this
+        queue may send it) and follow its investigation from offset 0."""
+        for attempt in range(5):
+            try:
+                response = await _http().post(
+                    alert.submit_url, json=alert.body, headers=self.spec.headers
+                )
+            except httpx.HTTPError as exc:
+                failure = type(exc).__name__
+            else:
+                if response.status_code in (200, 201, 202):
+                    break
+                failure = f"HTTP {response.status_code}"
+            self.result.failures += 1
+            self.result.failure_reasons[f"submit {failure}"] += 1
+            await asyncio.sleep(1.0 + attempt)
+        else:
+            raise RuntimeError(f"could not submit {alert.body.get('id')}")
+        self.result.investigations += 1
+        self._open_stream(alert.events_url, None)
+
     def on_connected(self) -> None:
         if self._first_connection:
             self.result.connect_ms = (time.monotonic() - self._sent) * 1000
+        if not self._stream_connected:
+            self._stream_connected = True
             self._connected_at = time.time()
         self.connected.set()
 
@@ -302,10 +359,10 @@ class Viewer:
             return
         if r.first_id is None:
             r.first_id = event_id
-            # Without Last-Event-ID a stream starts at offset 0.
-            expected = 0 if self.spec.last_event_id is None else self.spec.last_event_id + 1
-            if event_id > expected:
-                r.gaps += event_id - expected
+        if not self._seen_any:
+            self._seen_any = True
+            if event_id > self._expected_first:
+                r.gaps += event_id - self._expected_first
         elif self._last_id is not None:
             if event_id <= self._last_id:
                 r.duplicates += 1
@@ -313,6 +370,17 @@ class Viewer:
             r.gaps += event_id - self._last_id - 1
         self._last_id = event_id
         r.last_id = event_id
+
+
+_client: httpx.AsyncClient | None = None
+
+
+def _http() -> httpx.AsyncClient:
+    """One HTTP client for the submissions of every viewer in this process."""
+    global _client
+    if _client is None:
+        _client = httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=50))
+    return _client
 
 
 def _reason(exc: Exception) -> str:
@@ -341,6 +409,7 @@ def summarize(results: list[StreamResult]) -> dict[str, Any]:
             "replayed": sum(r.replayed for r in members),
             "errors": sum(r.error is not None for r in members),
             "failures": sum(r.failures for r in members),
+            "investigations": sum(r.investigations for r in members),
             "failure_reasons": dict(sum((r.failure_reasons for r in members), Counter())),
             "error_samples": sorted({r.error for r in members if r.error})[:5],
             "latency_ms": percentiles(latencies),
@@ -416,6 +485,8 @@ async def _serve_parent() -> None:
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch_stdin_for_stop(stop))
     result = await run_viewers(spec, stop)
+    if _client is not None:
+        await _client.aclose()
     print(json.dumps({"result": result}), flush=True)
     watcher.cancel()
 

@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -137,7 +138,7 @@ async def retry_investigation(
         return client.get_workflow_handle_for(AlertInvestigationWorkflow.run, workflow_id)
 
 
-NOT_READY_RETRIES = 5
+RESUME_RETRIES = 5  # in a row, without an event in between
 
 
 async def events(
@@ -149,26 +150,39 @@ async def events(
 ) -> AsyncIterator[tuple[int, ProgressEvent]]:
     """(offset, event) from `from_offset` on, live, ending after the terminal event.
 
-    A poll Update that meets a failed workflow task is refused with FAILED_PRECONDITION
-    (WorkflowNotReady), which the library does not retry; Temporal retries the workflow
-    task, so the subscription resumes at the next unseen offset, a few times at most.
+    Two poll failures the library does not retry resume the subscription at the next
+    unseen offset (a few times in a row at most):
+    - FAILED_PRECONDITION (WorkflowNotReady): the Update met a failed workflow task,
+      which Temporal retries;
+    - the poll Update's RPC timing out: the workflow's tasks wait behind a busy worker
+      (seen in `make load` with a hundred investigations on two cores).
     """
     stream = WorkflowStreamClient.create(client, workflow_id)
     next_offset = from_offset
-    for attempt in range(NOT_READY_RETRIES + 1):
+    failures = 0
+    while True:
         try:
             async for item in stream.subscribe(
                 [EVENTS_TOPIC], next_offset, result_type=ProgressEvent, poll_cooldown=poll_cooldown
             ):
+                failures = 0
                 next_offset = item.offset + 1
                 yield item.offset, item.data
                 if item.data.is_terminal:
                     return
             return
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.FAILED_PRECONDITION or attempt == NOT_READY_RETRIES:
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+            if not _worth_resuming(exc) or failures == RESUME_RETRIES:
                 raise
-            await asyncio.sleep(0.5 * (attempt + 1))
+            failures += 1
+            await asyncio.sleep(0.5 * failures)
+
+
+def _worth_resuming(exc: Exception) -> bool:
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # The SDK wraps our own cancellation in the same error: that one must end us.
+        return not isinstance(exc.__cause__, asyncio.CancelledError)
+    return isinstance(exc, RPCError) and exc.status == RPCStatusCode.FAILED_PRECONDITION
 
 
 async def result_snapshot(handle: WorkflowHandle) -> TaskSnapshot:
