@@ -19,6 +19,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -98,6 +99,8 @@ from surveil.models import Alert
 from surveil.store import Store
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
 from surveil.tasks import TaskState as SurveilState
+
+log = logging.getLogger("surveil.api.a2a")
 
 A2A_PATH = "/a2a"
 SKILL_ID = "investigate-alert"
@@ -420,7 +423,8 @@ class TemporalRequestHandler(RequestHandler):
     async def _determination(self, tenant: str, alert_id: str, offset: int) -> Event | None:
         try:
             snapshot = await self.investigations.snapshot(tenant, alert_id)
-        except Exception:
+        except Exception as exc:  # the stream still ends with its status; tasks/get has it
+            log.warning("no determination artifact for %s: %s", alert_id, exc)
             return None
         if snapshot.determination is None:
             return None

@@ -16,6 +16,8 @@ and appends each item to a bounded replay buffer and to every viewer's bounded q
   what it had; it resumes by id.
 - The subscription ends after the terminal event, when the stream ends, or when the
   last viewer has been gone for `linger_s` (a quick reconnect reuses the buffer).
+- Every viewer receives the same `StreamItem` object for an offset, so a transport's
+  encoding of it (SSE frame, JSON) is computed once, not once per viewer.
 """
 
 from __future__ import annotations
@@ -24,17 +26,40 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from api import metrics
 from surveil.events import ProgressEvent
 
 log = logging.getLogger("surveil.api.fanout")
 
-StreamItem = tuple[int, ProgressEvent]
+SourceItem = tuple[int, ProgressEvent]
 # (stream key, first offset wanted) -> items in offset order; ends when the stream ends.
-SourceFactory = Callable[[str, int], AsyncIterator[StreamItem]]
+SourceFactory = Callable[[str, int], AsyncIterator[SourceItem]]
+Encoder = Callable[[int, ProgressEvent], Any]
+
+
+@dataclass(slots=True, eq=False)
+class StreamItem:
+    """One event at its offset, shared by every viewer of the channel."""
+
+    offset: int
+    event: ProgressEvent
+    _encodings: dict[Encoder, Any] | None = None
+
+    def __iter__(self) -> Iterator[Any]:  # `offset, event = item`
+        return iter((self.offset, self.event))
+
+    def encoded(self, encoder: Encoder) -> Any:
+        """encoder(offset, event), computed once for this item however many viewers ask."""
+        if self._encodings is None:
+            self._encodings = {}
+        found = self._encodings.get(encoder)
+        if found is None:
+            found = self._encodings[encoder] = encoder(self.offset, self.event)
+        return found
 
 
 class ViewerLagged(Exception):
@@ -54,7 +79,7 @@ class _Viewer:
     lagged: bool = False
 
     def offer(self, item: StreamItem) -> None:
-        if self.lagged or item[0] < self.from_offset:
+        if self.lagged or item.offset < self.from_offset:
             return
         if len(self.items) >= self.max_queue:
             self.lagged = True
@@ -86,7 +111,7 @@ class Channel:
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        replay = [item for item in self.buffer if item[0] >= from_offset]
+        replay = [item for item in self.buffer if item.offset >= from_offset]
         viewer = _Viewer(self.hub.max_queue, from_offset)
         self.viewers.add(viewer)
         return replay, viewer
@@ -112,7 +137,7 @@ class Channel:
                 try:
                     async for offset, event in self.hub.source(self.key, self.next_offset):
                         failures = 0
-                        self._publish((offset, event))
+                        self._publish(StreamItem(offset, event))
                         if event.is_terminal:
                             self.hub.on_terminal(event)
                             self._finish("terminal")
@@ -134,10 +159,10 @@ class Channel:
 
     def _publish(self, item: StreamItem) -> None:
         self.buffer.append(item)
-        self.next_offset = item[0] + 1
+        self.next_offset = item.offset + 1
         if len(self.buffer) > self.hub.replay_limit:
             self.buffer.popleft()
-            self.base = self.buffer[0][0]
+            self.base = self.buffer[0].offset
         for viewer in self.viewers:
             viewer.offer(item)
 
@@ -213,7 +238,7 @@ class StreamHub:
                     if offset >= channel.base:
                         reached_base = True
                         break
-                    yield offset, event
+                    yield StreamItem(offset, event)
                     next_offset = offset + 1
                     if event.is_terminal:
                         return
@@ -222,17 +247,17 @@ class StreamHub:
                 continue
             replay, viewer = channel.attach(next_offset)
             try:
-                for offset, event in replay:
-                    yield offset, event
-                    next_offset = offset + 1
-                    if event.is_terminal:
+                for item in replay:
+                    yield item
+                    next_offset = item.offset + 1
+                    if item.event.is_terminal:
                         return
                 while True:
                     while viewer.items:
-                        offset, event = viewer.items.popleft()
-                        yield offset, event
-                        next_offset = offset + 1
-                        if event.is_terminal:
+                        item = viewer.items.popleft()
+                        yield item
+                        next_offset = item.offset + 1
+                        if item.event.is_terminal:
                             return
                     if viewer.lagged:
                         raise ViewerLagged(f"viewer fell {self.max_queue} events behind")

@@ -37,7 +37,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
-from api.fanout import StreamItem
+from api.fanout import SourceItem
 from api.singleflight import SingleFlight
 from surveil.models import Alert, AlertType, Disposition
 from surveil.settings import Settings
@@ -285,7 +285,7 @@ class Investigations:
         except WorkflowQueryFailedError as exc:
             raise NotAllowedNow(str(exc)) from exc
 
-    async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[StreamItem]:
+    async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[SourceItem]:
         """The raw Temporal subscription (the fan-out's source)."""
         client = await self.client()
         cooldown = timedelta(milliseconds=self.settings.stream_poll_cooldown_ms)

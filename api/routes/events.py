@@ -92,6 +92,11 @@ def frame(offset: int, event: ProgressEvent, *, first: bool) -> ServerSentEvent:
     )
 
 
+def encoded_frame(offset: int, event: ProgressEvent) -> bytes:
+    """A frame after a stream's first: the same bytes for every viewer (encoded once)."""
+    return frame(offset, event, first=False).encode()
+
+
 @router.get(
     "/alerts/{alert_id}/events",
     summary="Server-Sent Events of the investigation (resume with Last-Event-ID or ?after=)",
@@ -153,12 +158,15 @@ async def stream_events(
 
 async def _frames(
     services: Services, tenant: str, workflow_id: str, from_offset: int
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     with metered_stream("sse", services.streams, tenant) as stream:
-        async for offset, event in services.hub.subscribe(workflow_id, from_offset):
-            yield frame(offset, event, first=stream.written == 0)
-            stream.wrote(event)
-            metrics.EMIT_TO_WRITE.observe(max(0.0, time.time() - event.timestamp.timestamp()))
+        async for item in services.hub.subscribe(workflow_id, from_offset):
+            if stream.written == 0:  # tells EventSource how soon to reconnect
+                yield frame(item.offset, item.event, first=True)
+            else:
+                yield item.encoded(encoded_frame)
+            stream.wrote(item.event)
+            metrics.EMIT_TO_WRITE.observe(max(0.0, time.time() - item.event.timestamp.timestamp()))
 
 
 def record_outcome(event: ProgressEvent) -> None:

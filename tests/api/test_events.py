@@ -76,9 +76,7 @@ async def test_stream_token_opens_only_its_own_alerts_stream(stack, api, demo_al
         assert detail.status_code == 401  # accepted on the SSE route only
 
 
-async def test_a_crowd_connecting_at_once_costs_one_describe_and_no_query(
-    api, demo_alerts
-) -> None:
+async def test_a_crowd_connecting_at_once_costs_one_describe_and_no_query(api, demo_alerts) -> None:
     # Each connect used to run its own offset Query; Temporal refuses a burst of those
     # ("consistent query buffer is full") and, with a hundred busy workflows, a Query
     # waits for a worker until it times out: the API answered 500. A connect from the

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.fanout import StreamFailed, StreamHub, StreamItem, ViewerLagged
+from api.fanout import SourceItem, StreamFailed, StreamHub, ViewerLagged
 from surveil.events import EventType, ProgressEvent
 
 
@@ -31,7 +31,7 @@ class ScriptedStream:
             self.items.extend(events)
             self.grew.notify_all()
 
-    async def source(self, key: str, from_offset: int) -> AsyncIterator[StreamItem]:
+    async def source(self, key: str, from_offset: int) -> AsyncIterator[SourceItem]:
         self.subscriptions += 1
         offset = from_offset
         while True:
@@ -64,6 +64,26 @@ async def test_viewers_share_one_subscription_and_each_sees_every_offset_once() 
         assert got == list(range(52))
     assert results[5] == list(range(10, 52))
     assert stream.subscriptions == 1
+
+
+async def test_each_item_is_encoded_once_however_many_viewers_send_it() -> None:
+    stream = ScriptedStream()
+    hub = StreamHub(stream.source)
+    encoded: list[int] = []
+
+    def encode(offset: int, event: ProgressEvent) -> bytes:
+        encoded.append(offset)
+        return f"{offset}:{event.step}".encode()
+
+    async def send_all() -> list[bytes]:
+        return [item.encoded(encode) async for item in hub.subscribe("wf", 0)]
+
+    viewers = [asyncio.create_task(send_all()) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    await stream.append(*(step(n) for n in range(10)), TERMINAL)
+    results = await asyncio.wait_for(asyncio.gather(*viewers), 5)
+    assert all(r == results[0] for r in results) and results[0][3] == b"3:s3"
+    assert sorted(encoded) == list(range(11))  # once per offset, not once per viewer
 
 
 async def test_resumer_older_than_the_buffer_is_backfilled_without_gap_or_repeat() -> None:
@@ -109,7 +129,7 @@ async def test_subscription_closes_when_the_last_viewer_leaves() -> None:
     hub = StreamHub(stream.source, linger_s=0.05)
     await stream.append(step(0))
     iterator = hub.subscribe("wf", 0)
-    assert (await anext(iterator))[0] == 0
+    assert (await anext(iterator)).offset == 0
     await iterator.aclose()
     await asyncio.sleep(0.2)
     assert hub.channel_count == 0
@@ -139,7 +159,7 @@ class FlakyStream(ScriptedStream):
         self.released = asyncio.Event()
         self.released.set()
 
-    async def source(self, key: str, from_offset: int) -> AsyncIterator[StreamItem]:
+    async def source(self, key: str, from_offset: int) -> AsyncIterator[SourceItem]:
         await self.released.wait()
         async for offset, event in super().source(key, from_offset):
             if self.broken:
