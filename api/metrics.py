@@ -24,6 +24,10 @@ EARLY_DISCONNECTS = Counter(
     "Streams that ended before the terminal event (client left, lagged or API stopped)",
     ["transport", "reason"],
 )
+SSE_SEND_TIMEOUTS = Counter(
+    "surveil_sse_send_timeouts_total",
+    "SSE streams cut because the viewer stopped reading (socket full for the send timeout)",
+)
 ERRORS = Counter("surveil_errors_total", "Errors returned to clients, by kind", ["kind"])
 INVESTIGATIONS = Counter(
     "surveil_investigations_total",

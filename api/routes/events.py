@@ -23,6 +23,7 @@ from api.auth import StreamTokenError
 from api.deps import AlertId, Services, ServicesDep, tenant_from_header
 from api.investigations import workflow_id_for
 from api.problems import Problem, bad_request, unauthorized
+from api.sse import ViewerStreamResponse
 from api.stream_metrics import metered_stream
 from surveil.events import ProgressEvent
 from surveil.tasks import TERMINAL_TASK_STATES
@@ -30,6 +31,7 @@ from surveil.tasks import TERMINAL_TASK_STATES
 router = APIRouter(prefix="/api", tags=["events"])
 
 RECONNECT_MS = 1000  # the browser's EventSource reconnect delay after a cut
+SEND_TIMEOUT_S = 30  # a viewer whose socket stays full this long is cut (it resumes)
 
 
 # Offsets are < 2**63 in Temporal; a longer number is past the end of any stream (and
@@ -148,10 +150,10 @@ async def stream_events(
     services.streams.reserve(tenant)
     if resume_after is not None:
         metrics.RECONNECTIONS.labels(transport="sse").inc()
-    return EventSourceResponse(
+    return ViewerStreamResponse(
         _frames(services, tenant, workflow_id, from_offset),
         ping=services.settings.sse_heartbeat_s,
-        send_timeout=30,
+        send_timeout=SEND_TIMEOUT_S,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

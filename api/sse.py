@@ -1,0 +1,31 @@
+"""The API's SSE response: sse-starlette's, where a viewer that stopped reading is a
+disconnect to count, not a server error to log with a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
+
+from api import metrics
+
+log = logging.getLogger("surveil.api.sse")
+
+# Bound on finishing the response after a send timed out: that client reads nothing.
+CLOSE_GRACE_S = 1.0
+
+
+class ViewerStreamResponse(EventSourceResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            # The viewer's socket stayed full for `send_timeout` s (a stalled client,
+            # a dead link): cut it; it resumes with Last-Event-ID when it can.
+            metrics.SSE_SEND_TIMEOUTS.inc()
+            log.info("viewer stopped reading for %s s; stream cut", self.send_timeout)
+            with anyio.move_on_after(CLOSE_GRACE_S):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
