@@ -46,8 +46,8 @@ EMIT_TO_WRITE = Histogram(
 )
 TEMPORAL_QUERIES = Counter(
     "surveil_temporal_queries_total",
-    "Workflow Queries sent to Temporal (concurrent identical reads are sent once)",
-    ["query"],  # offset | snapshot
+    "Reads sent to Temporal per workflow (concurrent identical reads are sent once)",
+    ["query"],  # offset, snapshot (Queries, answered by a worker) | describe (existence)
 )
 TEMPORAL_SUBSCRIPTIONS = Gauge(
     "surveil_temporal_subscriptions", "Open Temporal stream subscriptions in this process"

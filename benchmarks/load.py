@@ -53,8 +53,9 @@ class LoadPlan:
     @classmethod
     def from_env(cls) -> LoadPlan:
         env = os.environ
+        seconds = float(env.get("LOAD_SECONDS", 120))
         return cls(
-            seconds=float(env.get("LOAD_SECONDS", 120)),
+            seconds=seconds,
             investigations=int(env.get("LOAD_INVESTIGATIONS", 100)),
             viewers=int(env.get("LOAD_VIEWERS", 1000)),
             slow_viewers=int(env.get("LOAD_SLOW_VIEWERS", 50)),
@@ -62,8 +63,7 @@ class LoadPlan:
             token_delay_ms=float(env.get("LOAD_TOKEN_DELAY_MS", 60)),
             # An investigation lasts 20 s or more at this pace: one per 10 s of hold
             # leaves queues that do not run dry.
-            queue_length=int(env.get("LOAD_QUEUE_LENGTH", 0))
-            or 2 + int(float(env.get("LOAD_SECONDS", 120)) // 10),
+            queue_length=int(env.get("LOAD_QUEUE_LENGTH", 0)) or 2 + int(seconds // 10),
         )
 
 

@@ -125,7 +125,7 @@ async def stream_events(
     from_offset = 0 if resume_after is None else resume_after + 1
     channel = services.hub.channel(workflow_id)
     followed = channel is not None and from_offset <= channel.next_offset
-    if channel is not None and followed:
+    if followed:
         # This process follows the stream already (so it exists), and the resume point
         # is within what it has seen: no Query, however many viewers connect at once.
         next_offset = channel.next_offset

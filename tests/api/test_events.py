@@ -103,7 +103,7 @@ async def test_viewers_of_a_followed_stream_connect_and_resume_without_a_query(
     accepted = await submit(api, fresh_alert(demo_alerts))
     url = accepted["links"]["events"]
     await read_sse(api, url, limit=1)  # opens this process's channel (it lingers 10 s)
-    before = await offset_queries(api)
+    before = await temporal_reads(api, "offset")
     for _ in range(5):
         fresh = await read_sse(api, url, limit=3)
         resumed = await read_sse(api, url, headers={"Last-Event-ID": "1"}, limit=2)
@@ -112,17 +112,13 @@ async def test_viewers_of_a_followed_stream_connect_and_resume_without_a_query(
     if (
         state not in TERMINAL_TASK_STATES
     ):  # the channel closes on the terminal event; later connects must ask
-        assert await offset_queries(api) == before
+        assert await temporal_reads(api, "offset") == before
 
 
 async def temporal_reads(api: httpx.AsyncClient, kind: str) -> float:
     text = (await api.get("/metrics")).text
     found = re.search(rf'^surveil_temporal_queries_total{{query="{kind}"}} (\S+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
-
-
-async def offset_queries(api: httpx.AsyncClient) -> float:
-    return await temporal_reads(api, "offset")
 
 
 def test_temporal_shedding_load_is_unavailable_not_an_error() -> None:
