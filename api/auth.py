@@ -1,7 +1,9 @@
-"""Bearer tokens -> tenants, and short-lived stream tokens for EventSource.
+"""Bearer tokens -> a person (tenant, user, role), and short-lived stream tokens for EventSource.
 
-`SURVEIL_API_TOKENS="tok:tenant,…"`. When it is empty the API runs in dev mode: one
-token for tenant "demo", kept in `SURVEIL_HOME/dev-token` so `make run` can print it.
+`SURVEIL_API_TOKENS="tok:tenant:user:role,…"` with role analyst | supervisor | viewer.
+The older `tok:tenant` form still works: an analyst named `<tenant>-analyst`. When it
+is empty the API runs in dev mode: one token for user "dev", an analyst of tenant
+"demo", kept in `SURVEIL_HOME/dev-token` so `make run` can print it.
 
 A browser's EventSource cannot send an Authorization header, so the UI asks
 `POST /api/alerts/{id}/stream-token` for a token bound to that alert and tenant, signed
@@ -21,27 +23,54 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from surveil.cases import Actor, Role
 from surveil.settings import Settings
 
 DEV_TENANT = "demo"
+DEV_USER = "dev"
 
 
 class InvalidTokenConfig(ValueError):
     pass
 
 
-def parse_tokens(spec: str) -> dict[str, str]:
-    """'tok:tenant,tok2:tenant2' -> {token: tenant}; rejects malformed entries loudly."""
-    tokens: dict[str, str] = {}
+@dataclass(frozen=True)
+class Principal:
+    """The person a bearer token stands for."""
+
+    tenant: str
+    user: str
+    role: Role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user=self.user, role=self.role)
+
+
+_ROLES = {r.value for r in Role}
+
+
+def parse_tokens(spec: str) -> dict[str, Principal]:
+    """'tok:tenant:user:role,tok2:tenant2' -> {token: Principal}; rejects malformed
+    entries loudly (without echoing them: they hold secrets)."""
+    tokens: dict[str, Principal] = {}
     for entry in (e.strip() for e in spec.split(",")):
         if not entry:
             continue
-        token, sep, tenant = entry.rpartition(":")
-        if not sep or not token or not tenant:
+        parts = entry.rsplit(":", 3)
+        if len(parts) == 4 and parts[3] in _ROLES:  # token:tenant:user:role
+            token, tenant, user, role = parts
+            principal = Principal(tenant, user, Role(role))
+        else:  # the older token:tenant, an analyst
+            token, _, tenant = entry.rpartition(":")
+            user = f"{tenant}-analyst"
+            principal = Principal(tenant, user, Role.analyst)
+        if not token or not tenant or not user:
             raise InvalidTokenConfig(
-                "SURVEIL_API_TOKENS entries must look like 'token:tenant' (one entry is malformed)"
+                "SURVEIL_API_TOKENS entries must look like 'token:tenant:user:role' "
+                "(role analyst, supervisor or viewer) or 'token:tenant' (one entry is malformed)"
             )
-        tokens[token] = tenant
+        tokens[token] = principal
     return tokens
 
 
@@ -70,7 +99,7 @@ def dev_token(home: Path) -> str:
 
 @dataclass(frozen=True)
 class TokenRegistry:
-    tokens: dict[str, str]
+    tokens: dict[str, Principal]
     dev_mode: bool
 
     @classmethod
@@ -78,20 +107,25 @@ class TokenRegistry:
         tokens = parse_tokens(settings.api_tokens.get_secret_value())
         if tokens:
             return cls(tokens, dev_mode=False)
-        return cls({dev_token(settings.home): DEV_TENANT}, dev_mode=True)
+        dev = Principal(DEV_TENANT, DEV_USER, Role.analyst)
+        return cls({dev_token(settings.home): dev}, dev_mode=True)
 
     @property
     def dev_token(self) -> str | None:
         return next(iter(self.tokens)) if self.dev_mode else None
 
-    def tenant_for(self, presented: str) -> str | None:
+    def principal_for(self, presented: str) -> Principal | None:
         """Constant-time over every configured token, so timing reveals nothing."""
-        found: str | None = None
+        found: Principal | None = None
         given = presented.encode()
-        for token, tenant in self.tokens.items():
+        for token, principal in self.tokens.items():
             if hmac.compare_digest(given, token.encode()):
-                found = tenant
+                found = principal
         return found
+
+    def tenant_for(self, presented: str) -> str | None:
+        principal = self.principal_for(presented)
+        return principal.tenant if principal else None
 
 
 def signing_key(settings: Settings, registry: TokenRegistry) -> bytes:

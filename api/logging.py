@@ -19,7 +19,7 @@ _fields: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "surveil_log_fields", default=None
 )
 
-BINDABLE = ("tenant", "alert_id", "workflow_id", "run_id", "a2a_task_id", "request_id")
+BINDABLE = ("tenant", "user", "alert_id", "workflow_id", "run_id", "a2a_task_id", "request_id")
 
 
 def bind(**fields: Any) -> None:

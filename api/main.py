@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api import a2a, metrics, problems
 from api import logging as api_logging
 from api.auth import StreamTokens, TokenRegistry, signing_key
+from api.cases import CaseRefused, Cases
 from api.deps import Services
 from api.fanout import StreamHub
 from api.investigations import (
@@ -26,7 +27,7 @@ from api.investigations import (
 )
 from api.limits import BodySizeLimit, RateLimiter, StreamSlots
 from api.problems import Problem, conflict, not_found, problem_response, temporal_unavailable
-from api.routes import alerts, events, meta
+from api.routes import alerts, cases, events, meta
 from api.routes.events import record_outcome
 from surveil.settings import Settings, get_settings
 
@@ -43,6 +44,7 @@ def build_services(settings: Settings) -> Services:
         tokens=tokens,
         stream_tokens=StreamTokens.from_settings(settings, tokens),
         investigations=investigations,
+        cases=Cases(settings, investigations.client),
         hub=StreamHub(
             investigations.events,
             is_transient=lambda exc: is_unavailable(exc) or isinstance(exc, TemporalUnavailable),
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR)
     _install_gateway_errors(app)
 
     app.include_router(alerts.router)
+    app.include_router(cases.router)
     app.include_router(events.router)
     app.include_router(meta.router)
     app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
@@ -110,6 +113,12 @@ def _install_gateway_errors(app: FastAPI) -> None:
     @app.exception_handler(NotAllowedNow)
     async def _conflict(request: Request, exc: NotAllowedNow) -> JSONResponse:
         return problem_response(conflict(str(exc)), request.url.path)
+
+    @app.exception_handler(CaseRefused)
+    async def _refused(request: Request, exc: CaseRefused) -> JSONResponse:
+        title = {403: "Forbidden", 409: "Conflict", 422: "Validation Error"}[exc.status]
+        kind = {403: "forbidden", 409: "conflict", 422: "validation-error"}[exc.status]
+        return problem_response(Problem(exc.status, title, exc.detail, kind=kind), request.url.path)
 
     @app.exception_handler(TemporalUnavailable)
     async def _unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     llm_streaming: bool | None = None  # None: decide from the model name (o1-style => False)
     offline_token_delay_ms: float = 150.0  # ~1 minute for a demo investigation; tests use 0
 
+    # Cases (people's decisions)
+    four_eyes: bool = False  # escalations and overrides need a supervisor's approval
+    case_sla_hours: float = 24.0  # an undecided alert older than this is flagged in the queue
+
     # Investigation behaviour
     input_timeout_s: float = 120.0  # how long a specialist's question waits for an analyst
     fail_specialist: str | None = None  # test setting: this specialist fails on purpose

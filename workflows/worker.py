@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from activities.llm_steps import synthesize, triage
 from activities.specialist import cancel_specialist_task, run_specialist
 from surveil.settings import Settings, get_settings
+from workflows.case import AlertCaseWorkflow
 from workflows.client import connect
 from workflows.investigation import AlertInvestigationWorkflow
 
@@ -31,7 +32,7 @@ def build_worker(client: Client, settings: Settings | None = None) -> Worker:
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[AlertInvestigationWorkflow],
+        workflows=[AlertInvestigationWorkflow, AlertCaseWorkflow],
         activities=ACTIVITIES,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

@@ -11,12 +11,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import logging as api_logging
 from api import metrics
-from api.deps import ALERT_ID_PATTERN, AlertId, CurrentTenant, Services, ServicesDep
+from api.auth import Principal
+from api.deps import (
+    ALERT_ID_PATTERN,
+    ActingPerson,
+    AlertId,
+    CurrentTenant,
+    Services,
+    ServicesDep,
+)
 from api.investigations import InvalidPageToken, ListStatus, workflow_id_for
 from api.problems import Problem, bad_request, not_found
+from surveil.cases import Action, RecordInput
 from surveil.models import Alert, AlertType, Disposition
 from surveil.store import Store
 from surveil.tasks import Answer
+from workflows import case as wf_case
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -63,6 +73,12 @@ class Submitted(BaseModel):
 class StreamToken(BaseModel):
     token: str
     expires_at: datetime
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=4000, description="Why; kept in the audit trail.")
 
 
 class AnswerIn(BaseModel):
@@ -147,7 +163,7 @@ ALERT_BODY_SCHEMA = {
 )
 async def submit_alert(
     services: ServicesDep,
-    tenant: CurrentTenant,
+    person: ActingPerson,
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
 ) -> Submitted:
@@ -155,12 +171,15 @@ async def submit_alert(
         payload = await request.json()
     except ValueError as exc:  # JSONDecodeError and undecodable bytes
         raise bad_request(f"body: not valid JSON ({exc})") from exc
+    tenant = person.tenant
     alert = resolve_alert(tenant, payload, idempotency_key)
     api_logging.bind(alert_id=alert.id, workflow_id=workflow_id_for(tenant, alert.id))
     services.submissions.acquire(tenant)
     started = await services.investigations.start(alert)
     metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
     api_logging.bind(run_id=started.run_id)
+    if started.created:
+        await record(services, person, alert.id, Action.submit, "investigation started", run=1)
     return Submitted(
         id=alert.id,
         status="submitted" if started.created else "existing",
@@ -210,21 +229,31 @@ async def get_alert(
     }
 
 
-@router.post("/alerts/{alert_id}/cancel", status_code=202, summary="Cancel a running investigation")
+@router.post(
+    "/alerts/{alert_id}/cancel", status_code=202,
+    summary="Cancel a running investigation (a reason is required and audited)",
+)  # fmt: skip
 async def cancel_alert(
-    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: CancelIn
 ) -> dict[str, Any]:
+    tenant = person.tenant
     api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
-    await services.investigations.cancel(tenant, alert_id)
+    snapshot = await services.investigations.cancel(tenant, alert_id)
+    await record(services, person, alert_id, Action.cancel, body.reason.strip(),
+                 run=snapshot.run, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "canceling"}
 
 
 @router.post("/alerts/{alert_id}/answer", summary="Answer the question a specialist is waiting on")
 async def answer_alert(
-    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId, body: AnswerIn
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: AnswerIn
 ) -> dict[str, Any]:
+    tenant = person.tenant
     api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
     await services.investigations.answer(tenant, alert_id, Answer(agent=body.agent, text=body.text))
+    snapshot = await services.investigations.snapshot(tenant, alert_id)
+    await record(services, person, alert_id, Action.answer, f"{body.agent}: {body.text}",
+                 run=snapshot.run, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "answered"}
 
 
@@ -233,11 +262,15 @@ async def answer_alert(
     summary="Retry a failed, canceled or timed-out investigation (completed findings are reused)",
 )  # fmt: skip
 async def retry_alert(
-    services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId
 ) -> dict[str, Any]:
+    tenant = person.tenant
     api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
     services.submissions.acquire(tenant)
     snapshot = await services.investigations.retry(tenant, alert_id)
+    await record(services, person, alert_id, Action.retry,
+                 f"run {snapshot.run + 1} after a {snapshot.state.value} run {snapshot.run}",
+                 run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "retrying", "run": snapshot.run + 1}
 
 
@@ -251,3 +284,20 @@ async def stream_token(
     await services.investigations.describe(tenant, alert_id)  # 404 for unknown/foreign alerts
     token, expires = services.stream_tokens.mint(tenant, alert_id)
     return StreamToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))
+
+
+async def record(
+    services: Services,
+    person: Principal,
+    alert_id: str,
+    action: Action,
+    detail: str,
+    *,
+    run: int | None = None,
+    offset: int | None = None,
+) -> None:
+    """Append the action to the alert's audit trail (its case workflow), once it was done."""
+    await services.cases.update(
+        person.tenant, alert_id, wf_case.RECORD_UPDATE,
+        RecordInput(actor=person.actor, action=action, detail=detail, run=run, offset=offset),
+    )  # fmt: skip

@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentTenant, ServicesDep
+from api.deps import CurrentPerson, ServicesDep
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/api/me", summary="The tenant the bearer token belongs to")
-async def me(tenant: CurrentTenant) -> dict[str, str]:
-    return {"tenant": tenant}
+@router.get("/api/me", summary="Who the bearer token belongs to: tenant, user and role")
+async def me(person: CurrentPerson) -> dict[str, str]:
+    return {"tenant": person.tenant, "user": person.user, "role": person.role.value}
 
 
 @router.get("/api/config", summary="Public configuration for the UI (no auth)")
@@ -22,6 +22,8 @@ async def config(services: ServicesDep) -> dict[str, Any]:
     body: dict[str, Any] = {
         "dev_mode": services.tokens.dev_mode,
         "temporal_ui_url": services.settings.temporal_ui_url,
+        "four_eyes": services.settings.four_eyes,
+        "case_sla_hours": services.settings.case_sla_hours,
     }
     if services.tokens.dev_mode:
         # Dev mode only: the UI signs itself in. A deployment with tokens never reveals one.

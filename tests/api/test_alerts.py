@@ -97,7 +97,7 @@ async def test_answer_cancel_and_retry_conflict_with_a_completed_investigation(
     base = accepted["links"]["self"]
     answer = await api.post(f"{base}/answer", json={"agent": "wash_trade", "text": "yes"})
     assert answer.status_code == 409 and "no question" in problem(answer)["detail"]
-    cancel = await api.post(f"{base}/cancel")
+    cancel = await api.post(f"{base}/cancel", json={"reason": "duplicate"})
     assert cancel.status_code == 409 and "completed" in problem(cancel)["detail"]
     retry = await api.post(f"{base}/retry")
     assert retry.status_code == 409 and "completed" in problem(retry)["detail"]
@@ -107,7 +107,7 @@ async def test_cancel_ends_the_stream_with_a_canceled_status(api, demo_alerts) -
     alert = fresh_alert(demo_alerts, "insider_trading")
     alert["id"] = alert["id"] + "-cancel"
     accepted = await submit(api, alert)
-    response = await api.post(f"{accepted['links']['self']}/cancel")
+    response = await api.post(f"{accepted['links']['self']}/cancel", json={"reason": "test"})
     assert response.status_code in (202, 409), response.text  # 409 only if it already finished
     stream = await read_sse(api, accepted["links"]["events"])
     final = stream.frames[-1].data
@@ -119,7 +119,10 @@ async def test_cancel_ends_the_stream_with_a_canceled_status(api, demo_alerts) -
 async def test_config_is_public_and_reveals_no_token_outside_dev_mode(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.api_url()) as anonymous:
         config = (await anonymous.get("/api/config")).json()
-        assert config == {"dev_mode": False, "temporal_ui_url": config["temporal_ui_url"]}
+        assert config == {
+            "dev_mode": False, "temporal_ui_url": config["temporal_ui_url"],
+            "four_eyes": False, "case_sla_hours": 24.0,
+        }  # fmt: skip
         assert (await anonymous.get("/healthz")).json() == {"status": "ok"}
         assert (await anonymous.get("/readyz")).status_code == 200
         assert (await anonymous.get("/docs")).status_code == 200
@@ -129,6 +132,14 @@ async def test_config_is_public_and_reveals_no_token_outside_dev_mode(stack) -> 
         )
 
 
-async def test_me_names_the_tokens_tenant(api, other) -> None:
-    assert (await api.get("/api/me")).json() == {"tenant": "demo"}
-    assert (await other.get("/api/me")).json() == {"tenant": "other"}
+async def test_me_names_the_tokens_person(api, other) -> None:
+    assert (await api.get("/api/me")).json() == {
+        "tenant": "demo",
+        "user": "alice",
+        "role": "analyst",
+    }
+    assert (await other.get("/api/me")).json() == {
+        "tenant": "other",
+        "user": "oscar",
+        "role": "analyst",
+    }

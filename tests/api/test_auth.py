@@ -10,7 +10,8 @@ from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.types import CancelTaskRequest, GetTaskRequest, SubscribeToTaskRequest
 from a2a.utils.errors import TaskNotFoundError
 
-from api.auth import InvalidTokenConfig, StreamTokens, TokenRegistry, parse_tokens
+from api.auth import InvalidTokenConfig, Principal, StreamTokens, TokenRegistry, parse_tokens
+from surveil.cases import Role
 from surveil.settings import Settings
 from tests.api.conftest import TOKEN_B, bearer, fresh_alert, problem, read_sse, submit
 
@@ -23,10 +24,13 @@ async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
     for method, path, body in [
         ("GET", base, None),
         ("GET", f"{base}/events", None),
-        ("POST", f"{base}/cancel", None),
+        ("POST", f"{base}/cancel", {"reason": "not mine"}),
         ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
         ("POST", f"{base}/retry", None),
         ("POST", f"{base}/stream-token", None),
+        ("POST", f"{base}/assign", None),
+        ("POST", f"{base}/decision", {"verdict": "escalate", "comment": "not mine"}),
+        ("POST", f"{base}/approval", None),
     ]:
         response = await other.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
@@ -98,12 +102,27 @@ def test_dev_token_is_created_once_and_kept_in_surveil_home(tmp_path) -> None:
     assert first.dev_mode and first.dev_token == second.dev_token
     assert (tmp_path / "dev-token").read_text().strip() == first.dev_token
     assert first.tenant_for(first.dev_token) == "demo" and first.tenant_for("guess") is None
+    # The dev token is an analyst.
+    assert first.principal_for(first.dev_token) == Principal("demo", "dev", Role.analyst)
+
+
+def test_tokens_name_a_person_with_a_role_and_old_tenant_only_tokens_still_work() -> None:
+    tokens = parse_tokens(
+        "a:demo:alice:analyst, s:demo:sam:supervisor, v:demo:vic:viewer, b:other,"
+    )
+    assert tokens == {
+        "a": Principal("demo", "alice", Role.analyst),
+        "s": Principal("demo", "sam", Role.supervisor),
+        "v": Principal("demo", "vic", Role.viewer),
+        "b": Principal("other", "other-analyst", Role.analyst),  # the older 'token:tenant' form
+    }
 
 
 def test_malformed_token_config_is_refused() -> None:
-    assert parse_tokens("a:demo, b:other,") == {"a": "demo", "b": "other"}
     with pytest.raises(InvalidTokenConfig):
         parse_tokens("just-a-token")
+    with pytest.raises(InvalidTokenConfig):
+        parse_tokens(":demo:alice:analyst")
 
 
 def test_api_processes_starting_together_agree_on_one_dev_token(tmp_path) -> None:

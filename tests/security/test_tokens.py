@@ -35,7 +35,7 @@ def near_misses(token: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "function", [TokenRegistry.tenant_for, StreamTokens.verify], ids=["bearer", "stream"]
+    "function", [TokenRegistry.principal_for, StreamTokens.verify], ids=["bearer", "stream"]
 )
 def test_tokens_are_compared_with_hmac_compare_digest(function):
     source = inspect.getsource(function)

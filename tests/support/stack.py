@@ -29,6 +29,19 @@ from surveil.search_attributes import SEARCH_ATTRIBUTES
 
 SURVEIL = [sys.executable, "-m", "surveil"]
 TEST_TOKENS = {"tenant-a-token": "demo", "tenant-b-token": "other"}
+# Every test token's person: token -> (tenant, user, role). The first two are TEST_TOKENS.
+TEST_PEOPLE = {
+    "tenant-a-token": ("demo", "alice", "analyst"),
+    "tenant-b-token": ("other", "oscar", "analyst"),
+    "tenant-a-bob": ("demo", "bob", "analyst"),
+    "tenant-a-sam": ("demo", "sam", "supervisor"),
+    "tenant-a-vic": ("demo", "vic", "viewer"),
+}
+
+
+def token_spec() -> str:
+    """SURVEIL_API_TOKENS for the test people."""
+    return ",".join(":".join((token, *person)) for token, person in TEST_PEOPLE.items())
 
 
 @dataclass
@@ -70,7 +83,7 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        tokens = ",".join(f"{t}:{tenant}" for t, tenant in TEST_TOKENS.items())
+        tokens = token_spec()
         return {
             "SURVEIL_HOME": str(self.home),
             "SURVEIL_TEMPORAL_ADDRESS": self.temporal_address,
@@ -237,7 +250,7 @@ class DevCommand:
     @property
     def env(self) -> dict[str, str]:
         p = self.ports
-        tokens = ",".join(f"{t}:{tenant}" for t, tenant in TEST_TOKENS.items())
+        tokens = token_spec()
         return {
             "SURVEIL_HOME": str(self.home),
             "SURVEIL_TEMPORAL_ADDRESS": self.temporal_address,

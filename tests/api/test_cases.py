@@ -1,0 +1,190 @@
+"""People and decisions: roles, ownership, the mandatory comment, four-eyes, the audit trail.
+
+Real stack; the case lives in its Temporal workflow, so every assertion about the
+trail reads what Temporal holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import fresh_alert, problem, read_sse, submit
+from tests.support.api_client import api_client, bearer
+from tests.support.stack import Stack
+
+BOB, SAM, VIC = "tenant-a-bob", "tenant-a-sam", "tenant-a-vic"  # analyst, supervisor, viewer
+
+
+@pytest.fixture
+async def people(stack: Stack) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    async with (
+        api_client(stack, BOB) as bob,
+        api_client(stack, SAM) as sam,
+        api_client(stack, VIC) as vic,
+    ):
+        yield {"bob": bob, "sam": sam, "vic": vic}
+
+
+async def finished(api: httpx.AsyncClient, demo_alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A fresh alert investigated to the end; its snapshot."""
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    await read_sse(api, accepted["links"]["events"])
+    return (await api.get(accepted["links"]["self"])).json()
+
+
+def overriding(recommendation: str) -> dict[str, Any]:
+    """A decision that differs from the agents' recommendation."""
+    if recommendation == "escalate":
+        return {"verdict": "close", "outcome": "no_action"}
+    return {"verdict": "close", "outcome": "formal_action"}
+
+
+async def test_a_viewer_reads_the_case_but_cannot_act(api, people, demo_alerts) -> None:
+    snapshot = await finished(api, demo_alerts)
+    base = f"/api/alerts/{snapshot['id']}"
+    vic = people["vic"]
+    assert (await vic.get(f"{base}/audit")).status_code == 200
+    assert (await vic.get("/api/me")).json()["role"] == "viewer"
+    for path, body in [
+        (f"{base}/decision", {"verdict": "escalate", "comment": "looks bad"}),
+        (f"{base}/assign", None),
+        (f"{base}/approval", None),
+        (f"{base}/cancel", {"reason": "no"}),
+        (f"{base}/retry", None),
+        ("/api/alerts", fresh_alert(demo_alerts)),
+    ]:
+        response = await vic.post(path, json=body)
+        assert response.status_code == 403, (path, response.text)
+        assert "viewer" in problem(response)["detail"]
+    assert (await api.get(f"{base}/case")).json()["decision"] is None
+
+
+async def test_a_decision_needs_ownership_and_a_comment_and_marks_an_override(
+    api, people, demo_alerts
+) -> None:
+    snapshot = await finished(api, demo_alerts)
+    base = f"/api/alerts/{snapshot['id']}"
+    recommendation = snapshot["determination"]["disposition"]
+    decision = {**overriding(recommendation), "comment": "Known market maker; hedging flow."}
+
+    not_owner = await api.post(f"{base}/decision", json=decision)
+    assert not_owner.status_code == 403 and "ownership" in problem(not_owner)["detail"]
+    owned = await api.post(f"{base}/assign")
+    assert owned.status_code == 200 and owned.json()["owner"] == "alice"
+    # Bob (another analyst) may take his own cases, not hand Alice's around.
+    handed = await people["bob"].post(f"{base}/assign", json={"assignee": "carol"})
+    assert handed.status_code == 403
+
+    blank = await api.post(f"{base}/decision", json={**decision, "comment": "   "})
+    assert blank.status_code == 422 and "comment" in problem(blank)["detail"]
+    missing = await api.post(f"{base}/decision", json={"verdict": "close", "outcome": "no_action"})
+    assert missing.status_code == 422 and "comment" in problem(missing)["detail"]
+    no_outcome = await api.post(f"{base}/decision", json={"verdict": "close", "comment": "ok"})
+    assert no_outcome.status_code == 422 and "outcome" in problem(no_outcome)["detail"]
+
+    decided = await api.post(f"{base}/decision", json=decision)
+    assert decided.status_code == 200, decided.text
+    case = decided.json()
+    assert case["status"] == "closed"  # four-eyes is off on this API
+    assert case["decision"]["override"] is True
+    assert case["decision"]["recommendation"] == recommendation
+    assert (
+        case["decision"]["user"] == "alice" and case["decision"]["comment"] == decision["comment"]
+    )
+    again = await api.post(
+        f"{base}/decision", json={"verdict": "escalate", "comment": "changed my mind"}
+    )
+    assert again.status_code == 409
+
+    audit = (await api.get(f"{base}/audit")).json()
+    assert [(e["action"], e["user"]) for e in audit] == [
+        ("submit", "alice"), ("assign", "alice"), ("decide", "alice"),
+    ]  # fmt: skip
+    assert audit[2]["run"] == snapshot["run"] and audit[2]["offset"] == snapshot["last_offset"]
+    assert "overriding" in audit[2]["detail"] and decision["comment"] in audit[2]["detail"]
+
+
+@pytest.fixture
+async def four_eyes_api(stack: Stack) -> AsyncIterator[str]:
+    """A second API process on the same stack with four-eyes on."""
+    stack.env_overrides["SURVEIL_FOUR_EYES"] = "true"
+    try:
+        stack.start_api("api-four-eyes")
+    finally:
+        stack.env_overrides.pop("SURVEIL_FOUR_EYES")
+    try:
+        yield stack.api_url("api-four-eyes")
+    finally:
+        stack.stop("api-four-eyes")
+
+
+async def test_with_four_eyes_an_override_waits_for_a_supervisor_other_than_the_decider(
+    api, demo_alerts, four_eyes_api
+) -> None:
+    snapshot = await finished(api, demo_alerts)
+    path = f"/api/alerts/{snapshot['id']}"
+    decision = {**overriding(snapshot["determination"]["disposition"]), "comment": "Override."}
+    async with httpx.AsyncClient(base_url=four_eyes_api, timeout=60) as client:
+        alice, bob, sam = bearer("tenant-a-token"), bearer(BOB), bearer(SAM)
+        assert (await client.post(f"{path}/assign", headers=alice)).status_code == 200
+        decided = await client.post(f"{path}/decision", json=decision, headers=alice)
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["status"] == "awaiting_approval"
+        assert decided.json()["decision"]["final"] is False
+
+        own = await client.post(f"{path}/approval", json={"comment": "fine"}, headers=alice)
+        assert own.status_code == 403, own.text
+        analyst = await client.post(f"{path}/approval", headers=bob)
+        assert analyst.status_code == 403 and "supervisor" in problem(analyst)["detail"]
+
+        approved = await client.post(f"{path}/approval", json={"comment": "Agreed."}, headers=sam)
+        assert approved.status_code == 200, approved.text
+        assert approved.json()["status"] == "closed"
+        assert approved.json()["decision"]["approved_by"] == "sam"
+        twice = await client.post(f"{path}/approval", headers=sam)
+        assert twice.status_code == 409
+
+    audit = (await api.get(f"{path}/audit")).json()
+    assert [(e["action"], e["user"], e["role"]) for e in audit] == [
+        ("submit", "alice", "analyst"), ("assign", "alice", "analyst"),
+        ("decide", "alice", "analyst"), ("approve", "sam", "supervisor"),
+    ]  # fmt: skip
+
+
+async def test_the_audit_trail_cannot_be_edited_through_the_api(api, people, demo_alerts) -> None:
+    snapshot = await finished(api, demo_alerts)
+    base = f"/api/alerts/{snapshot['id']}"
+    assert (await people["sam"].post(f"{base}/assign", json={"assignee": "bob"})).status_code == 200
+    before = (await api.get(f"{base}/audit")).json()
+    assert [(e["action"], e["user"], e["detail"]) for e in before] == [
+        ("submit", "alice", "investigation started"), ("assign", "sam", "assigned to bob"),
+    ]  # fmt: skip
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        response = await people["sam"].request(method, f"{base}/audit", json=[])
+        assert response.status_code == 405, (method, response.text)
+        response = await people["sam"].request(method, f"{base}/audit/0", json={})
+        assert response.status_code in (404, 405), (method, response.text)
+    assert (await api.get(f"{base}/audit")).json() == before
+
+
+async def test_cancel_needs_a_reason_and_the_trail_names_who_canceled(api, demo_alerts) -> None:
+    alert = fresh_alert(demo_alerts, "insider_trading")
+    accepted = await submit(api, alert)
+    base = accepted["links"]["self"]
+    missing = await api.post(f"{base}/cancel")
+    assert missing.status_code == 422
+    blank = await api.post(f"{base}/cancel", json={"reason": ""})
+    assert blank.status_code == 422
+    response = await api.post(f"{base}/cancel", json={"reason": "Duplicate of ALR-1"})
+    await read_sse(api, accepted["links"]["events"])
+    audit = (await api.get(f"{base}/audit")).json()
+    if response.status_code == 202:
+        assert [(e["action"], e["user"], e["detail"]) for e in audit][-1] == (
+            "cancel", "alice", "Duplicate of ALR-1",
+        )  # fmt: skip
+    else:  # it finished before the cancel reached it: nothing was canceled, nothing recorded
+        assert response.status_code == 409 and [e["action"] for e in audit] == ["submit"]
