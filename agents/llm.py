@@ -4,6 +4,10 @@ Configuration (see surveil/settings.py): OPENAI_API_KEY switches to a real LLM;
 OPENAI_BASE_URL points at any OpenAI-compatible server (vLLM, Ollama, llama.cpp …);
 SURVEIL_LLM_MODEL names the model; SURVEIL_LLM_STREAMING=false (or an o1-style model
 name) turns token streaming off, and the text then reaches the stream as one message.
+
+Either model comes wrapped in `agents.llm_guard.GuardedChatModel`: transient endpoint
+failures are retried (the openai client's own retries are off, they would wait
+silently), permanent ones name the setting to fix, and every call reports its usage.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import sys
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.offline_model import OFFLINE_MODEL_LABEL, OfflineAnalystModel
+from agents.llm_guard import GuardedChatModel
+from agents.offline_model import OFFLINE_MODEL_ID, OFFLINE_MODEL_LABEL, OfflineAnalystModel
 from surveil.settings import Settings, get_settings
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -28,26 +33,42 @@ def model_streams(settings: Settings) -> bool:
     return not _NON_STREAMING_MODELS.match(settings.llm_model)
 
 
-def get_chat_model(settings: Settings | None = None) -> BaseChatModel:
+def get_chat_model(settings: Settings | None = None) -> GuardedChatModel:
     settings = settings or get_settings()
+    guard = {
+        "max_wait_s": settings.llm_max_wait_s,
+        "backoff_initial_s": settings.llm_backoff_initial_s,
+        "backoff_max_s": settings.llm_backoff_max_s,
+        "prices": settings.llm_prices,
+    }
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        return OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)
+        offline = OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)
+        return GuardedChatModel(
+            inner=offline, model_id=OFFLINE_MODEL_ID, endpoint="offline", **guard
+        )
     # Imported here: langchain_openai takes seconds to import, and offline runs never need it.
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(
+    chat = ChatOpenAI(
         model=settings.llm_model,
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         disable_streaming=not model_streams(settings),
         # OpenAI-compatible servers implement chat completions, not the Responses API.
         use_responses_api=False if settings.openai_base_url else None,
-        max_retries=2,
+        # Usage of a streamed answer arrives in a last chunk only when asked for.
+        stream_usage=True,
+        timeout=settings.llm_request_timeout_s,
+        max_retries=0,  # GuardedChatModel retries, and says so in the stream
     )
+    endpoint = settings.openai_base_url or OPENAI_DEFAULT_BASE_URL
+    return GuardedChatModel(inner=chat, model_id=settings.llm_model, endpoint=endpoint, **guard)
 
 
 def model_label(model: BaseChatModel) -> str:
     """Who wrote a narrative, for the report: model name and endpoint, or the offline model."""
+    if isinstance(model, GuardedChatModel):
+        model = model.inner
     if isinstance(model, OfflineAnalystModel):
         return OFFLINE_MODEL_LABEL
     # Only a model made after langchain_openai was imported can be a ChatOpenAI.

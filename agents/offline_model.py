@@ -18,11 +18,13 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from agents.prompts import SPECIALIST_TASK, SYNTHESIS_TASK, TRIAGE_TASK, extract_facts
 
 OFFLINE_MODEL_LABEL = "surveil offline analyst model (deterministic, no LLM)"
+OFFLINE_MODEL_ID = "surveil-offline-analyst"
 
 # A token is a run of non-space characters with the whitespace before it, like the
 # " word" tokens of BPE models; joining the tokens gives back the text exactly.
@@ -40,11 +42,11 @@ class OfflineAnalystModel(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "surveil-offline-analyst"
+        return OFFLINE_MODEL_ID
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": "surveil-offline-analyst", "token_delay_ms": self.token_delay_ms}
+        return {"model": OFFLINE_MODEL_ID, "token_delay_ms": self.token_delay_ms}
 
     def _generate(
         self,
@@ -54,7 +56,8 @@ class OfflineAnalystModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         text = write_narrative(messages)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+        message = AIMessage(content=text, usage_metadata=usage_of(messages, tokenize(text)))
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(
         self,
@@ -64,10 +67,12 @@ class OfflineAnalystModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         # The base class reports each chunk to the callbacks (LangGraph's "messages" mode).
-        for index, token in enumerate(tokenize(write_narrative(messages))):
+        tokens = tokenize(write_narrative(messages))
+        for index, token in enumerate(tokens):
             if index and self.token_delay_ms > 0:
                 time.sleep(self.token_delay_ms / 1000)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        yield _usage_chunk(messages, tokens)
 
     async def _astream(
         self,
@@ -76,10 +81,28 @@ class OfflineAnalystModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for index, token in enumerate(tokenize(write_narrative(messages))):
+        tokens = tokenize(write_narrative(messages))
+        for index, token in enumerate(tokens):
             if index and self.token_delay_ms > 0:
                 await asyncio.sleep(self.token_delay_ms / 1000)
             yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        yield _usage_chunk(messages, tokens)
+
+
+def usage_of(messages: list[BaseMessage], completion: list[str]) -> UsageMetadata:
+    """The offline model's own count, in its own tokens (runs of non-space characters),
+    like an LLM's usage data: every message of the prompt in, the narrative out."""
+    prompt = sum(len(tokenize(str(message.content))) for message in messages)
+    return UsageMetadata(
+        input_tokens=prompt, output_tokens=len(completion), total_tokens=prompt + len(completion)
+    )
+
+
+def _usage_chunk(messages: list[BaseMessage], tokens: list[str]) -> ChatGenerationChunk:
+    # Like a streamed usage report: no text, only the counts (they add up on merge).
+    return ChatGenerationChunk(
+        message=AIMessageChunk(content="", usage_metadata=usage_of(messages, tokens))
+    )
 
 
 def write_narrative(messages: list[BaseMessage]) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from surveil.usage import LLMPrice
+
 
 class Thresholds(BaseSettings):
     """Evidence thresholds. Env: SURVEIL_<NAME>, e.g. SURVEIL_WASH_PRICE_TOLERANCE_PCT."""
@@ -100,6 +102,17 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_streaming: bool | None = None  # None: decide from the model name (o1-style => False)
     offline_token_delay_ms: float = 150.0  # ~1 minute for a demo investigation; tests use 0
+    # Riding out a flaky endpoint (agents/llm_guard.py): transient errors (429, 5xx,
+    # timeouts, dropped connections) are retried with exponential backoff and jitter,
+    # honouring Retry-After, for at most llm_max_wait_s from the first failure of a call.
+    llm_max_wait_s: float = 900.0
+    llm_request_timeout_s: float = 60.0  # no response (or no next token) for this long: retry
+    llm_backoff_initial_s: float = 1.0
+    llm_backoff_max_s: float = 60.0
+    # Optional price table, JSON: {"gpt-4o-mini": {"prompt_per_1k": 0.00015,
+    # "completion_per_1k": 0.0006}}; investigations then report a cost in its currency.
+    llm_prices: dict[str, LLMPrice] = {}
+    llm_price_currency: str = "USD"
 
     # Cases (people's decisions)
     four_eyes: bool = False  # escalations and overrides need a supervisor's approval

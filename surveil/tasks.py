@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from surveil.models import Alert, Determination, Finding
+from surveil.usage import LLMUsage, total_usage
 
 
 class TaskState(StrEnum):
@@ -35,6 +36,7 @@ class AgentState(BaseModel):
     agent: str
     status: str = "pending"  # pending | working | input_required | done | failed
     steps: list[StepState] = []
+    usage: LLMUsage | None = None  # its LLM calls, summed; None until one reported
 
 
 class Question(BaseModel):
@@ -53,6 +55,12 @@ class TaskSnapshot(BaseModel):
     error: str | None = None
     run: int = 1  # 1 + number of retries
     last_offset: int = -1
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def usage(self) -> LLMUsage | None:
+        """The investigation's LLM usage (and cost, with a price table): its agents' sum."""
+        return total_usage([agent.usage for agent in self.agents if agent.usage is not None])
 
 
 class Answer(BaseModel):

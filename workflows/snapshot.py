@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from activities.contracts import RELAY_KEY, RelayPosition
 from surveil.events import EventType, ProgressEvent
 from surveil.tasks import AgentState, StepState
+from surveil.usage import USAGE_KEY, LLMUsage
 
 _AGENT_STATUS_FOR_STATE = {
     "submitted": "working",
@@ -48,6 +49,9 @@ class EventFold(BaseModel):
             if event.progress is not None:
                 step.progress = event.progress
             agent.status = "working"
+            if isinstance(data.get(USAGE_KEY), dict):
+                used = LLMUsage.model_validate(data[USAGE_KEY])
+                agent.usage = used if agent.usage is None else agent.usage + used
         elif event.type == EventType.step_complete:
             step = self._step(agent, event.step)
             step.status, step.progress = "done", 1.0

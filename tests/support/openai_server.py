@@ -4,6 +4,22 @@ It speaks the wire format the `openai` client expects (JSON, or SSE chunks endin
 `data: [DONE]` when `stream: true`), checks the bearer key, records every request, and
 replies with a scripted text, so a test can prove which path a call took without
 mocking the client library. Runs uvicorn in a thread on 127.0.0.1 and a free port.
+
+It also misbehaves the way hosted LLMs do, on request, so the retry path is tested
+against real HTTP:
+
+- `rate_limit_for(seconds, retry_after=20)`: every request in that window gets
+  429 with a `Retry-After` header (counted as a rejection);
+- `fail_next(n, mode)`: the next n requests fail with `mode` — `"429"`, `"500"`,
+  `"503"`, `"400"`, `"401"`, `"403"`, `"404"` (an error body and that status;
+  `retry_after=` adds the header to 429s),
+  `"hang"` (nothing at all for `hang_s` seconds before the first byte) or
+  `"disconnect"` (a few tokens of a streamed answer, then the connection drops).
+
+`counts` is the server's own ledger: requests, rejections (429s), errors by status,
+answers completed, and the prompt/completion tokens it reported as usage — what a
+test compares the client's usage accounting with. Tokens are counted like the offline
+model counts them: runs of non-space characters.
 """
 
 from __future__ import annotations
@@ -14,7 +30,9 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -25,21 +43,65 @@ from surveil.processes import free_port, wait_for_port
 
 _TOKEN = re.compile(r"\s*\S+")
 
+FAULT_MODES = ("429", "500", "503", "400", "401", "403", "404", "hang", "disconnect")
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_denied",
+    404: "model_not_found",
+    429: "rate_limit_exceeded",
+    500: "server_error",
+    503: "server_error",
+}
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+class _Disconnect(Exception):
+    """Raised inside a streamed answer: uvicorn drops the connection mid-body."""
+
+
+@dataclass
+class ServerCounts:
+    requests: int = 0
+    rejections: int = 0  # 429s
+    errors: Counter[int] = field(default_factory=Counter)  # by HTTP status, 429 included
+    disconnects: int = 0
+    hangs: int = 0
+    completed: int = 0  # answers sent in full
+    prompt_tokens: int = 0  # as reported in usage (only for completed answers)
+    completion_tokens: int = 0
+
 
 class OpenAICompatibleServer:
     """`with OpenAICompatibleServer(reply="...") as server:` then use `server.base_url`."""
 
     def __init__(
-        self, *, reply: str, api_key: str = "test-key", token_delay_s: float = 0.0
+        self,
+        *,
+        reply: str,
+        api_key: str = "test-key",
+        token_delay_s: float = 0.0,
+        hang_s: float = 30.0,
+        known_models: set[str] | None = None,
     ) -> None:
         self.reply = reply
         self.api_key = api_key
         self.token_delay_s = token_delay_s
+        self.hang_s = hang_s
+        self.known_models = known_models  # None: every model name is served
         self.requests: list[dict[str, Any]] = []
+        self.counts = ServerCounts()
+        self._faults: deque[str] = deque()
+        self._rate_limited_until = 0.0
+        self._retry_after_s: float | None = None
+        self._lock = threading.Lock()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._server = uvicorn.Server(
-            uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning")
+            uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="critical")
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -52,28 +114,82 @@ class OpenAICompatibleServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
+    # -- faults -----------------------------------------------------------------
+
+    def fail_next(self, n: int, mode: str, *, retry_after: float | None = None) -> None:
+        """The next n requests fail with `mode`; a 429 says `Retry-After: retry_after`."""
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}; known: {', '.join(FAULT_MODES)}")
+        with self._lock:
+            self._faults.extend([mode] * n)
+            self._retry_after_s = retry_after
+
+    def rate_limit_for(self, seconds: float, *, retry_after: float | None = 20) -> None:
+        """Answer 429 to everything for `seconds` from now (Retry-After if not None)."""
+        with self._lock:
+            self._rate_limited_until = time.monotonic() + seconds
+            self._retry_after_s = retry_after
+
+    def stop_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._rate_limited_until = 0.0
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            if time.monotonic() < self._rate_limited_until:
+                return "429"
+            return self._faults.popleft() if self._faults else None
+
+    # -- the endpoint -------------------------------------------------------------
+
     def _app(self) -> FastAPI:
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
         async def chat_completions(request: Request) -> Any:
+            self.counts.requests += 1
             if request.headers.get("authorization") != f"Bearer {self.api_key}":
-                return JSONResponse(
-                    {"error": {"message": "invalid api key", "type": "invalid_request_error"}},
-                    status_code=401,
-                )
+                return self._error(401, "invalid api key")
             body = await request.json()
             self.requests.append(body)
+            fault = self._next_fault()
+            if fault is not None and fault.isdigit():
+                return self._error(int(fault), f"scripted fault {fault}")
+            if self.known_models is not None and body["model"] not in self.known_models:
+                return self._error(404, f"The model `{body['model']}` does not exist")
+            if fault == "hang":
+                self.counts.hangs += 1
+                await asyncio.sleep(self.hang_s)
+            prompt_tokens = sum(
+                count_tokens(str(message.get("content") or ""))
+                for message in body.get("messages", [])
+            )
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(
-                    self._chunks(body["model"], include_usage), media_type="text/event-stream"
+                    self._chunks(
+                        body["model"], prompt_tokens, include_usage, fault == "disconnect"
+                    ),
+                    media_type="text/event-stream",
                 )
-            return self._completion(body["model"])
+            return self._completion(body["model"], prompt_tokens)
 
         return app
 
-    def _completion(self, model: str) -> dict[str, Any]:
+    def _error(self, status: int, message: str) -> JSONResponse:
+        self.counts.errors[status] += 1
+        headers = {}
+        if status == 429:
+            self.counts.rejections += 1
+            if self._retry_after_s is not None:
+                headers["retry-after"] = f"{self._retry_after_s:g}"
+        error = {"message": message, "type": _ERROR_TYPES.get(status, "error"), "code": None}
+        return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+    def _completion(self, model: str, prompt_tokens: int) -> dict[str, Any]:
+        usage = self._usage(prompt_tokens)
+        self.counts.completed += 1
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
@@ -86,10 +202,12 @@ class OpenAICompatibleServer:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": self._usage(),
+            "usage": usage,
         }
 
-    async def _chunks(self, model: str, include_usage: bool) -> AsyncIterator[str]:
+    async def _chunks(
+        self, model: str, prompt_tokens: int, include_usage: bool, disconnect: bool
+    ) -> AsyncIterator[str]:
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
 
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
@@ -104,19 +222,26 @@ class OpenAICompatibleServer:
             return f"data: {json.dumps(payload)}\n\n"
 
         yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
-        for token in _TOKEN.findall(self.reply):
+        tokens = _TOKEN.findall(self.reply)
+        for index, token in enumerate(tokens):
+            if disconnect and index == min(3, len(tokens) - 1):
+                self.counts.disconnects += 1
+                raise _Disconnect("scripted mid-stream disconnect")
             if self.token_delay_s:
                 await asyncio.sleep(self.token_delay_s)
             yield chunk([{"index": 0, "delta": {"content": token}, "finish_reason": None}])
         yield chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
         if include_usage:
-            yield chunk([], usage=self._usage())
+            yield chunk([], usage=self._usage(prompt_tokens))
+        self.counts.completed += 1
         yield "data: [DONE]\n\n"
 
-    def _usage(self) -> dict[str, int]:
-        completion_tokens = len(_TOKEN.findall(self.reply))
+    def _usage(self, prompt_tokens: int) -> dict[str, int]:
+        completion_tokens = count_tokens(self.reply)
+        self.counts.prompt_tokens += prompt_tokens
+        self.counts.completion_tokens += completion_tokens
         return {
-            "prompt_tokens": 100,
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
-            "total_tokens": 100 + completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         }

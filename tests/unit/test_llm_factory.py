@@ -54,16 +54,19 @@ async def run_explain_graph(model: BaseChatModel, alert: Alert) -> list[str]:
     run = GraphRun(builder.compile(), {}, agent="orchestrator")
     deltas = []
     async for event in run.events():
-        assert event.type == EventType.message_delta
         assert event.step == "explain"
-        deltas.append(event.text)
+        if event.type == EventType.message_delta:
+            deltas.append(event.text)
+        else:  # after the answer: what the call used
+            assert event.type == EventType.step_progress
+            assert event.data is not None and "llm_usage" in event.data
     assert run.values["text"] == REPLY
     return deltas
 
 
 def test_without_api_key_the_offline_model_is_used() -> None:
     model = get_chat_model(Settings(_env_file=None, openai_api_key=None))
-    assert isinstance(model, OfflineAnalystModel)
+    assert isinstance(model.inner, OfflineAnalystModel)
     assert model_label(model) == OFFLINE_MODEL_LABEL
 
 
@@ -71,7 +74,7 @@ def test_api_key_and_base_url_give_chat_openai_labelled_with_its_endpoint(
     server: OpenAICompatibleServer,
 ) -> None:
     model = get_chat_model(llm_settings(server, llm_model="gpt-4o-mini"))
-    assert isinstance(model, ChatOpenAI)
+    assert isinstance(model.inner, ChatOpenAI)
     assert model_label(model) == f"gpt-4o-mini via {server.base_url}"
 
 
@@ -97,7 +100,7 @@ async def test_non_streaming_model_text_arrives_as_one_event(
     server: OpenAICompatibleServer, overrides: dict[str, object], wash_alert: Alert
 ) -> None:
     model = get_chat_model(llm_settings(server, **overrides))
-    assert model.disable_streaming is True
+    assert model.inner.disable_streaming is True
     assert model_label(model).endswith("(not streamed)")
     assert await run_explain_graph(model, wash_alert) == [REPLY]
     assert not server.requests[-1].get("stream")

@@ -64,9 +64,10 @@ export function applyEvent(model, event) {
       const step = stepOf(agent, event);
       step.status = "running";
       step.progress = event.progress ?? 0;
-      // A step that starts again (a retried run or activity) streams its text again.
+      // A step that starts again (a retried run or activity, or an LLM answer that broke
+      // off: data.restart, agents/llm_guard.py) streams its text again; say why.
       step.text = "";
-      step.detail = undefined;
+      step.detail = event.data?.restart ? event.text : undefined;
       agent.status = "working";
       break;
     }
