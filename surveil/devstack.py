@@ -6,7 +6,9 @@ processes. N > 1 API processes all listen on the one API address (`surveil api
 --reuse-port`, SO_REUSEPORT): the kernel spreads new connections over the live ones,
 so multi-process behaviour (a viewer resuming on another process) is tested without a
 proxy. A child that dies is restarted with backoff (and the console says so, with its
-new PID); Ctrl-C or SIGTERM stops every child by PID, in reverse start order.
+new PID); Ctrl-C or SIGTERM stops every child by PID, in reverse start order. A
+`surveil dev` killed with SIGKILL takes its children with it (PR_SET_PDEATHSIG on
+Linux), so nothing runs on unsupervised and starting it again finds its ports free.
 
 Only the standard library and surveil's own process helpers: the children import the
 heavy things.
@@ -129,7 +131,9 @@ class DevStack:
         raise KeyboardInterrupt
 
     def _start(self, child: Child, *, wait: bool) -> None:
-        child.proc = start_process(child.args, log_path=self.logs / f"{child.name}.log")
+        child.proc = start_process(
+            child.args, log_path=self.logs / f"{child.name}.log", die_with_parent=True
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
         # For the second and later API processes the shared port is already open: they
@@ -184,7 +188,7 @@ class DevStack:
             [*SURVEIL, "data", "demo", "--seed", str(DEMO_SEED), "--out", str(demo_dir)],
             [*SURVEIL, "data", "import", str(demo_dir)],
         ):
-            proc = start_process(args, log_path=log)
+            proc = start_process(args, log_path=log, die_with_parent=True)
             if proc.wait() != 0:
                 raise SystemExit(f"surveil dev: {' '.join(args[2:])} failed; see {log}")
 

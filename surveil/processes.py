@@ -6,6 +6,7 @@ Never by name: a machine may run several stacks (tests in parallel, a developer'
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -57,15 +58,50 @@ def temporal_binary() -> str:
     return found
 
 
+# prctl(2) option: the signal the kernel sends a process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGKILL when the process that started it dies.
+
+    A supervisor killed with SIGKILL cannot stop its children; without this they run
+    on unsupervised and hold their ports, so starting the supervisor again fails.
+    Runs in the forked child before exec, so it only calls into libc (loaded in the
+    parent) and os; the parent check closes the race of a parent that died before
+    prctl ran (the child was already re-parented and no signal will come).
+    """
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the child
+
+    def preexec() -> None:
+        if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            os._exit(120)
+        if os.getppid() != parent_pid:
+            os._exit(121)
+
+    return preexec
+
+
 def start_process(
     args: Sequence[str],
     *,
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    die_with_parent: bool = False,
 ) -> subprocess.Popen:
-    """Start a child in its own process group so a stop reaches its children too."""
+    """Start a child in its own process group so a stop reaches its children too.
+
+    `die_with_parent` (Linux): the kernel kills the child when this process dies,
+    even by SIGKILL. For a supervisor's children; elsewhere it is ignored. The
+    caller must be single-threaded or know that a preexec_fn is safe for it.
+    """
     full_env = {**os.environ, **(env or {})}
+    preexec = (
+        _die_with_parent(os.getpid())
+        if die_with_parent and sys.platform.startswith("linux")
+        else None
+    )
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         return subprocess.Popen(
@@ -75,6 +111,7 @@ def start_process(
             env=full_env,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=preexec,
         )
     finally:
         if log_path:
