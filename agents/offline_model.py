@@ -131,9 +131,16 @@ def _number(value: float) -> str:
     return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
+def _is_unknown(item: dict[str, Any]) -> bool:
+    return item.get("state") == "unknown"
+
+
 def _describe_evidence(item: dict[str, Any]) -> str:
     unit = str(item.get("unit") or "")
     unit = unit if unit in ("", "%") else f" {unit}"
+    if _is_unknown(item):  # never a number: the fact could not be computed
+        missing = str(item.get("missing") or "its data is missing").rstrip(".")
+        return f"{item['name']} is unknown: {missing}."
     verdict = "crossed" if item.get("passed") else "not crossed"
     sentence = (
         f"{item['name']} is {_number(float(item['value']))}{unit} against a threshold of "
@@ -174,8 +181,16 @@ def _write_specialist(facts: dict[str, Any]) -> str:
         f"({alert['account']} in {alert['instrument']}) at {score:.2f}; "
         f"{len(crossed)} of {len(evidence)} checks crossed their thresholds.",
         *(_describe_evidence(item) for item in evidence),
-        f"The evidence is {_strength(score, facts)}.",
     ]
+    reasons = [str(r).rstrip(".") for r in facts.get("review_reasons", [])]
+    if reasons:
+        lines.append(
+            "The alert cannot be closed on this evidence, because data is missing: "
+            + "; ".join(reasons)
+            + ". An analyst must obtain that data or review the alert."
+        )
+    else:
+        lines.append(f"The evidence is {_strength(score, facts)}.")
     return " ".join(lines)
 
 
@@ -204,6 +219,16 @@ def _write_synthesis(facts: dict[str, Any]) -> str:
             f"with {len(crossed)} of {len(evidence)} checks crossed"
         )
         sentence += f" ({', '.join(crossed)})." if crossed else "."
+        unknown = [item for item in evidence if _is_unknown(item)]
+        if unknown:
+            sentence += (
+                " Could not be computed: "
+                + "; ".join(
+                    f"{item['name']} (missing {str(item.get('missing') or 'data').rstrip('.')})"
+                    for item in unknown
+                )
+                + "."
+            )
         if finding.get("needs_review"):
             sentence += " Its finding is marked for analyst review."
         paragraphs.append(sentence)

@@ -69,9 +69,14 @@ def triage_messages(
 
 
 def specialist_messages(
-    specialist: str, alert: Alert, evidence: list[Evidence], score: float
+    specialist: str,
+    alert: Alert,
+    evidence: list[Evidence],
+    score: float,
+    review_reasons: Sequence[str] = (),
 ) -> list[BaseMessage]:
-    """Ask a specialist's narrative: what each piece of evidence shows and what the score means."""
+    """Ask a specialist's narrative: what each piece of evidence shows and what the score
+    means; `review_reasons` (missing data that could change the outcome) must be said."""
     thresholds = get_thresholds()
     facts = {
         "task": SPECIALIST_TASK,
@@ -81,6 +86,7 @@ def specialist_messages(
         "escalate_score": thresholds.escalate_score,
         "close_score": thresholds.close_score,
         "evidence": [item.model_dump(mode="json") for item in evidence],
+        "review_reasons": list(review_reasons),
     }
     return [
         SystemMessage(
@@ -90,7 +96,9 @@ def specialist_messages(
         HumanMessage(
             "Write the specialist narrative for this alert in one short paragraph: state the "
             "score, then each piece of evidence with its value and threshold and whether it "
-            "was crossed, then what that means for the alert.\n\n" + facts_block(facts)
+            "was crossed (or unknown, and which data is missing), then what that means for "
+            "the alert; if there are review_reasons, say that the alert cannot be closed "
+            "without that data.\n\n" + facts_block(facts)
         ),
     ]
 
@@ -114,6 +122,7 @@ def synthesis_messages(
                 "specialist": str(finding.specialist),
                 "score": round(finding.score, 4),
                 "needs_review": finding.needs_review,
+                "review_reasons": list(finding.review_reasons),
                 "evidence": [item.model_dump(mode="json") for item in finding.evidence],
             }
             for finding in findings
@@ -126,7 +135,8 @@ def synthesis_messages(
         ),
         HumanMessage(
             "Write the determination narrative for the compliance officer: the disposition "
-            "and confidence first, then the reasons, then each specialist's finding, then "
-            "the recommended next step.\n\n" + facts_block(facts)
+            "and confidence first, then the reasons, then each specialist's finding (name "
+            "any evidence that is unknown and the data it is missing), then the recommended "
+            "next step.\n\n" + facts_block(facts)
         ),
     ]

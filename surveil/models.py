@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class AlertType(StrEnum):
@@ -87,16 +87,64 @@ class Account(BaseModel):
     linked_accounts: list[str] = []
 
 
+class EvidenceState(StrEnum):
+    """Crossed supports the alert; not crossed does not; unknown could not be computed."""
+
+    crossed = "crossed"
+    not_crossed = "not_crossed"
+    unknown = "unknown"
+
+
 class Evidence(BaseModel):
-    """One computed fact. `passed` means the threshold was crossed (it supports the alert)."""
+    """One computed fact, in one of three states.
+
+    `state` is crossed (the threshold was crossed: it supports the alert), not_crossed, or
+    unknown: the data it needs is missing (`missing` says which) and `value` is None.
+    Unknown is never read as "nothing suspicious". `passed` (= state is crossed) stays for
+    readers written before `state` existed; either may be given, the other follows.
+    """
 
     name: str
-    value: float
+    value: float | None
     threshold: float
-    passed: bool
+    passed: bool = False
+    state: EvidenceState = EvidenceState.not_crossed
+    missing: str = ""  # what data an unknown needs, in words a person can act on
     unit: str = ""
     description: str = ""
     trade_ids: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state_and_passed_agree(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("state") is None:
+            data["state"] = (
+                EvidenceState.crossed if data.get("passed") else EvidenceState.not_crossed
+            )
+        data["passed"] = EvidenceState(data["state"]) == EvidenceState.crossed
+        return data
+
+    @property
+    def unknown(self) -> bool:
+        return self.state == EvidenceState.unknown
+
+    @classmethod
+    def missing_data(
+        cls, name: str, threshold: float, missing: str, unit: str = "", description: str = ""
+    ) -> Evidence:
+        """An unknown: the fact could not be computed because `missing` is missing."""
+        return cls(
+            name=name,
+            value=None,
+            threshold=threshold,
+            state=EvidenceState.unknown,
+            missing=missing,
+            unit=unit,
+            description=description or f"unknown: {missing}",
+        )
 
 
 class Finding(BaseModel):
@@ -104,7 +152,10 @@ class Finding(BaseModel):
     score: float = Field(ge=0.0, le=1.0)
     evidence: list[Evidence] = []
     summary: str = ""
-    needs_review: bool = False  # a question went unanswered or evidence is borderline
+    needs_review: bool = False  # a question went unanswered, or data is missing that matters
+    # Why the finding cannot settle the alert by itself (missing data that could change
+    # the outcome, an account the store does not know); empty when it can.
+    review_reasons: list[str] = []
     chart: dict | None = None  # data the UI plots (prices, trades, round-trip pairs)
 
 

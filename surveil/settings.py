@@ -31,10 +31,11 @@ class Thresholds(BaseSettings):
     # insider trading
     insider_abnormal_return_z: float = 3.0  # |abnormal return| / baseline sigma
     insider_position_build_z: float = 3.0  # pre-announcement buying vs own history
-    insider_lookback_days: int = 10  # pre-announcement window
-    insider_baseline_days: int = 60  # history used as the account's own baseline
+    insider_lookback_days: int = 10  # pre-announcement window, in trading days
+    insider_baseline_days: int = 60  # history used as the account's own baseline, trading days
     insider_min_profit: float = 10_000.0  # realised + unrealised, in currency units
-    insider_timing_hours: float = 72.0  # last position-building trade this close to the news
+    insider_timing_hours: float = 72.0  # last position-building trade to the news, trading hours
+    insider_holding_sold_pct: float = 50.0  # share of a prior holding sold before bad news
     # synthesis
     escalate_score: float = 0.7  # a finding scoring at least this escalates
     close_score: float = 0.3  # all findings below this close as false positive

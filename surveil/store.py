@@ -100,6 +100,14 @@ class AnnouncementRow(Announcement):
     headline: NonEmpty
 
 
+class InstrumentRow(BaseModel):
+    """An instrument's reference data: the benchmark (an index or sector instrument whose
+    bars are in bars.csv) its abnormal return is measured against."""
+
+    instrument: NonEmpty
+    benchmark: NonEmpty
+
+
 class AlertRow(Alert):
     @model_validator(mode="after")
     def _window_ordered(self) -> AlertRow:
@@ -131,6 +139,7 @@ class Table:
     row_model: type[BaseModel]
     key: tuple[str, ...]
     optional: tuple[str, ...] = ()
+    required_file: bool = True
 
     @property
     def columns(self) -> list[str]:
@@ -153,6 +162,7 @@ TABLES: tuple[Table, ...] = (
     Table("bars.csv", "bars", BarRow, ("instrument", "timestamp")),
     Table("announcements.csv", "announcements", AnnouncementRow, ("instrument", "timestamp")),
     Table("alerts.csv", "alerts", AlertRow, ("tenant", "id"), optional=("tenant", "description")),
+    Table("instruments.csv", "instruments", InstrumentRow, ("instrument",), required_file=False),
 )
 
 _SQL_TYPES = {float: "REAL", bool: "INTEGER"}
@@ -218,6 +228,8 @@ def _describe(error: dict[str, Any], raw: dict[str, str]) -> tuple[str, str]:
 
 def parse_csv(path: Path, spec: Table) -> list[BaseModel]:
     """Validate every row of one CSV file; raise ImportFailed at the first bad one."""
+    if not path.is_file() and not spec.required_file:
+        return []
     if not path.is_file():
         raise ImportFailed(f"{path.name}: file not found in {path.parent}")
     try:
@@ -299,10 +311,11 @@ class Store:
         directory = Path(directory)
         if not directory.is_dir():
             raise ImportFailed(f"{directory}: not a directory")
-        parsed = {spec.file: parse_csv(directory / spec.file, spec) for spec in TABLES}
+        present = [s for s in TABLES if s.required_file or (directory / s.file).is_file()]
+        parsed = {spec.file: parse_csv(directory / spec.file, spec) for spec in present}
         report = ImportReport()
         with self._connect() as conn:
-            for spec in TABLES:
+            for spec in present:
                 before = self._count(conn, spec.table)
                 conn.executemany(
                     _upsert_sql(spec),
@@ -410,6 +423,11 @@ class Store:
             "ORDER BY timestamp",
             [instrument, to_db_time(start), to_db_time(end)],
         )
+
+    def benchmark_of(self, instrument: str) -> str | None:
+        """The benchmark instrument.csv maps `instrument` to, if any."""
+        rows = self._rows("SELECT benchmark FROM instruments WHERE instrument = ?", [instrument])
+        return str(rows[0]["benchmark"]) if rows else None
 
     def announcements(self, instrument: str, start: datetime, end: datetime) -> list[Announcement]:
         rows = self._rows(

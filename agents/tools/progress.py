@@ -60,6 +60,8 @@ def step(agent: str, name: str, title: str) -> Callable[[StepBody], Callable[...
 
 
 def _evidence_line(evidence: Evidence) -> str:
+    if evidence.unknown:
+        return f"{evidence.name} unknown ({evidence.missing})"
     mark = "crossed" if evidence.passed else "not crossed"
     return f"{evidence.name} = {evidence.value:g} {evidence.unit} (threshold {evidence.threshold:g}, {mark})"
 

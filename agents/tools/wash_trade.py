@@ -175,8 +175,14 @@ def volume_share(
     suspicious_trade_ids: Iterable[str], legs: pd.DataFrame, bars: pd.DataFrame,
     thresholds: Thresholds,
 ) -> Evidence:  # fmt: skip
-    """Suspicious volume as a share of the instrument's market volume in the window."""
+    """Suspicious volume as a share of the instrument's market volume in the window;
+    unknown without bars, which hold the market's volume."""
     ids = set(suspicious_trade_ids)
+    if bars.empty:
+        return Evidence.missing_data(
+            VOLUME_SHARE, thresholds.wash_volume_share_pct,
+            "price bars (the market's traded volume) for the alert window", unit="%",
+        )  # fmt: skip
     suspicious = float(legs.loc[legs["trade_id"].isin(ids), "quantity"].sum())
     market = float(bars["volume"].sum()) if not bars.empty else 0.0
     share = 100.0 * suspicious / market if market > 0 else 0.0

@@ -46,7 +46,8 @@ CHART_MARGIN = timedelta(minutes=30)
 
 class WashTradeState(TypedDict, total=False):
     alert: Alert
-    account: Account
+    account: Account | None  # None: the store has no record of the alerted account
+    data_gaps: list[str]  # missing data that holds the finding for review whatever it scores
     linked: list[str]  # accounts linked to the alerted one (either direction, same owner)
     counterparties: list[Account]
     legs: list[dict[str, Any]]  # the account's trades in the window (market_data.account_legs)
@@ -57,6 +58,7 @@ class WashTradeState(TypedDict, total=False):
     unanswered: bool  # a question got no answer in time
     evidence: Annotated[dict[str, Evidence], merge_evidence]
     score: float
+    review_reasons: list[str]
     summary: str
     finding: Finding
 
@@ -103,18 +105,23 @@ def build_graph(
     def load_data(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
         alert = Alert.model_validate(state["alert"])
         data = resolve_store(store)
-        account = alerted_account(data, alert)
+        account, gaps = alerted_account(data, alert)
         linked = (
-            set(account.linked_accounts)
-            | {a.id for a in data.accounts_linking_to(account.id)}
-            | {a.id for a in data.accounts_of_owner(account.beneficial_owner)}
-        ) - {account.id}
-        progress(0.3, f"{len(linked)} linked account(s)")
-        trades = data.account_trades(
-            account.id, alert.instrument, alert.window_start, alert.window_end
+            (
+                set(account.linked_accounts)
+                | {a.id for a in data.accounts_linking_to(account.id)}
+                | {a.id for a in data.accounts_of_owner(account.beneficial_owner)}
+            )
+            - {account.id}
+            if account
+            else set()
         )
-        legs = account_legs(trades, account.id)
-        progress(0.7, f"{len(legs)} trades of {account.id} in {alert.instrument}")
+        progress(0.3, f"{len(linked)} linked account(s)" if account else gaps[0])
+        trades = data.account_trades(
+            alert.account, alert.instrument, alert.window_start, alert.window_end
+        )
+        legs = account_legs(trades, alert.account)
+        progress(0.7, f"{len(legs)} trades of {alert.account} in {alert.instrument}")
         bars = data.bars(
             alert.instrument, alert.window_start - CHART_MARGIN, alert.window_end + CHART_MARGIN
         )
@@ -122,6 +129,7 @@ def build_graph(
         return {
             "alert": alert,
             "account": account,
+            "data_gaps": gaps,
             "linked": sorted(linked),
             "counterparties": counterparties,
             "legs": frame_to_records(legs),
@@ -141,12 +149,23 @@ def build_graph(
         trips = wash.find_round_trips(legs, thresholds)
         linked_trips = wash.round_trips_with(legs, state["linked"], thresholds)
         progress(0.5, f"{len(trips)} round trip(s), {len(linked_trips)} against linked accounts")
-        suspects = wash.suspected_common_control(
-            legs, state["account"], state["counterparties"], state["linked"], thresholds
+        suspects = (
+            wash.suspected_common_control(
+                legs, state["account"], state["counterparties"], state["linked"], thresholds
+            )
+            if state.get("account")
+            else {}
         )
         found = [
             wash.round_trip_count(trips, thresholds),
-            wash.linked_round_trips(legs, state["linked"], thresholds),
+            wash.linked_round_trips(legs, state["linked"], thresholds)
+            if state.get("account")
+            else Evidence.missing_data(
+                wash.LINKED_ROUND_TRIPS,
+                float(thresholds.wash_min_round_trips),
+                f"the record of account {state['alert'].account} (which accounts are linked to it)",
+                unit="round trips",
+            ),
         ]
         return {
             "round_trips": _chart_trips(trips, linked_trips),
@@ -156,7 +175,10 @@ def build_graph(
 
     def needs_analyst(state: Mapping[str, Any]) -> str:
         linked_proven = state["evidence"][wash.LINKED_ROUND_TRIPS].passed
-        return "ask_analyst" if state["suspects"] and not linked_proven else "volume_share"
+        known = state.get("account") is not None  # no record: nothing to compare identities to
+        return (
+            "ask_analyst" if known and state["suspects"] and not linked_proven else "volume_share"
+        )
 
     @step(AGENT, "ask_analyst", "Ask the analyst about common control")
     def ask_analyst(state: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
@@ -230,12 +252,14 @@ def build_graph(
             alert.account,
             round_trips=_round_trips(state),
         )
+        reasons = state.get("review_reasons", [])
         result = Finding(
             specialist=Specialist.wash_trade,
             score=state["score"],
             evidence=list(state["evidence"].values()),
             summary=state["summary"],
-            needs_review=state.get("unanswered", False),
+            needs_review=state.get("unanswered", False) or bool(reasons),
+            review_reasons=reasons,
             chart=chart,
         )
         emit(EventType.finding, AGENT, "finding", data=result.model_dump(mode="json"))

@@ -102,14 +102,17 @@ def test_selling_ahead_of_bad_news_counts_as_building_a_position() -> None:
     assert evidence.passed
 
 
-@pytest.mark.parametrize(("hours_before", "passed"), [(10, True), (71, True), (80, False)])
-def test_timing_passes_when_the_last_trade_is_close_to_the_news(
-    hours_before: float, passed: bool
+@pytest.mark.parametrize(
+    ("hours_before", "trading_hours", "passed"),
+    [(10, 10, True), (20, 20, True), (104, 56, True), (150, 102, False)],
+)  # NEWS_AT is a Tuesday 17:00: 104 calendar hours back is Friday 09:00, a weekend between
+def test_timing_passes_when_the_last_trade_is_close_to_the_news_in_trading_hours(
+    hours_before: float, trading_hours: float, passed: bool
 ) -> None:
     frame = legs((NEWS_AT - timedelta(hours=hours_before), 1000.0, 100.0))
     evidence = insider.trade_timing(frame, NEWS_AT, 1, T)
     assert evidence.passed is passed
-    assert evidence.value == pytest.approx(hours_before)
+    assert evidence.value == pytest.approx(trading_hours)
 
 
 def test_timing_fails_without_a_trade_in_the_direction_of_the_news() -> None:

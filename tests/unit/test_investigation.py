@@ -137,10 +137,23 @@ async def test_stopping_early_cancels_the_specialists(store: Store) -> None:
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("specialist-")]
 
 
-async def test_a_failing_specialist_fails_the_investigation_with_its_reason(store: Store) -> None:
-    unknown_account = demo_alert(store, "ALR-007-04").model_copy(update={"account": "NOBODY"})
-    events = await collect(unknown_account, store)
+async def test_a_failing_specialist_fails_the_investigation_with_its_reason(
+    tmp_path: pytest.TempPathFactory, store: Store
+) -> None:
+    broken = Store(tmp_path / "broken.db")  # type: ignore[operator]
+    broken.path.write_bytes(b"not a database " * 100)  # a store that cannot be read
+    events = await collect(demo_alert(store, "ALR-007-04"), broken)
     assert events[-1].is_terminal and events[-1].data["state"] == "failed"
-    assert "NOBODY" in events[-1].data["error"]
+    assert "not a database" in events[-1].data["error"]
     assert any(e.type == EventType.error and e.agent == "wash_trade" for e in events)
     assert not any(e.step == "weigh_evidence" for e in events)  # no determination without it
+
+
+async def test_an_alert_for_an_unknown_account_completes_and_needs_review(store: Store) -> None:
+    unknown_account = demo_alert(store, "ALR-007-04").model_copy(update={"account": "NOBODY"})
+    events = await collect(unknown_account, store)
+    assert_well_formed(events)
+    assert events[-1].data["state"] == "completed"
+    determination = Determination.model_validate(events[-1].data["determination"])
+    assert determination.disposition == Disposition.needs_review
+    assert "account NOBODY is not in the store" in determination.narrative

@@ -15,7 +15,6 @@ from agents.checkpointing import memory_checkpointer
 from agents.disposition import decide
 from agents.insider_trading.graph import build_graph as build_insider_graph
 from agents.runner import GraphRun
-from agents.tools.specialist import MissingData
 from agents.tools.wash_trade import score_wash
 from agents.wash_trade.graph import build_graph as build_wash_graph
 from surveil.demo import generate_demo, read_labels
@@ -144,14 +143,21 @@ async def test_insider_graph_charts_the_announcement_and_links_the_insider(
     assert [e.step for e in events if e.type == EventType.step_complete][-1] == "finding"
 
 
-async def test_an_alert_for_an_unknown_account_fails_with_a_clear_error(
+async def test_an_alert_for_an_unknown_account_needs_review_naming_the_account(
     seven: tuple[Store, dict[str, Disposition]],
 ) -> None:
     store, _ = seven
     alert = store.list_alerts()[0].model_copy(update={"account": "NO-SUCH-ACCOUNT"})
+    findings = []
     for agent, graph in graphs(store).items():
-        with pytest.raises(MissingData, match="NO-SUCH-ACCOUNT"):
-            await run(graph, agent, alert)
+        finding, _, _ = await run(graph, agent, alert)
+        assert finding.needs_review
+        assert "NO-SUCH-ACCOUNT is not in the store" in finding.review_reasons[0]
+        assert "NO-SUCH-ACCOUNT is not in the store" in finding.summary
+        findings.append(finding)
+    disposition, _, reasons = decide(alert, findings)
+    assert disposition == Disposition.needs_review
+    assert all("NO-SUCH-ACCOUNT is not in the store" in reason for reason in reasons)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 7])

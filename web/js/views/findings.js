@@ -11,6 +11,18 @@ function formatValue(value, unit) {
   return unit ? `${text} ${unit}` : text;
 }
 
+// Evidence is crossed, not crossed, or unknown (its data is missing: never a pass or a
+// fail). Findings from before `state` existed carry only `passed`.
+function resultClass(e) {
+  if (e.state === "unknown") return "unknown";
+  return e.passed ? "passed" : "not-passed";
+}
+
+function resultText(e) {
+  if (e.state === "unknown") return `? Unknown: ${e.missing || "data missing"}`;
+  return e.passed ? "✓ Passed" : "✗ Not passed";
+}
+
 function evidenceTable(evidence) {
   return h(
     "table",
@@ -31,7 +43,7 @@ function evidenceTable(evidence) {
       evidence.map((e) =>
         h(
           "tr",
-          { class: e.passed ? "passed" : "not-passed", dataset: { evidence: e.name } },
+          { class: resultClass(e), dataset: { evidence: e.name } },
           h(
             "th",
             { scope: "row", "data-label": "Evidence" },
@@ -45,8 +57,8 @@ function evidenceTable(evidence) {
             { "data-label": "Result" },
             h(
               "span",
-              { class: `badge ${e.passed ? "evidence-passed" : "evidence-not-passed"}` },
-              e.passed ? "✓ Passed" : "✗ Not passed",
+              { class: `badge evidence-${resultClass(e)}` },
+              resultText(e),
             ),
           ),
         ),
