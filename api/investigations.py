@@ -139,7 +139,7 @@ def _is_not_found(exc: BaseException) -> bool:
 class Investigations:
     def __init__(self, settings: Settings, *, page_token_key: bytes) -> None:
         self.settings = settings
-        self._page_tokens = PageTokens(page_token_key)
+        self.page_tokens = PageTokens(page_token_key)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
         self._reads = SingleFlight()  # one Query per workflow at a time, however many callers
@@ -314,7 +314,7 @@ class Investigations:
             clauses.append(f"AlertType = {_quote(alert_type.value)}")
         if disposition is not None:
             clauses.append(f"Disposition = {_quote(disposition.value)}")
-        token = self._page_tokens.unwrap(tenant, page_token) if page_token else None
+        token = self.page_tokens.unwrap(tenant, page_token) if page_token else None
         client = await self.client()
         iterator = client.list_workflows(
             " AND ".join(clauses),  # newest first is the default order (and SQLite has no ORDER BY)
@@ -343,7 +343,7 @@ class Investigations:
                 "closed_at": _iso(execution.close_time),
             })  # fmt: skip
         next_token = iterator.next_page_token
-        return Listing(items, self._page_tokens.wrap(tenant, next_token) if next_token else None)
+        return Listing(items, self.page_tokens.wrap(tenant, next_token) if next_token else None)
 
 
 def translate_rpc_error(exc: RPCError) -> Exception:

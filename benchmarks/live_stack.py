@@ -107,7 +107,12 @@ class LiveStack:
         """Cancel investigations (a level cut short must not load the next stage)."""
         async with httpx.AsyncClient(base_url=self.api_url, headers=AUTH, timeout=60) as client:
             await asyncio.gather(
-                *(client.post(f"/api/alerts/{a}/cancel") for a in alert_ids),
+                *(
+                    client.post(
+                        f"/api/alerts/{a}/cancel", json={"reason": "benchmark level cut short"}
+                    )
+                    for a in alert_ids
+                ),
                 return_exceptions=True,
             )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -16,12 +16,14 @@ from api.deps import (
     ALERT_ID_PATTERN,
     ActingPerson,
     AlertId,
+    CurrentPerson,
     CurrentTenant,
     Services,
     ServicesDep,
 )
-from api.investigations import InvalidPageToken, ListStatus, workflow_id_for
+from api.investigations import InvalidPageToken, workflow_id_for
 from api.problems import Problem, bad_request, not_found
+from api.queue import CaseStatus, Queue, QueueFilter, QueueSort, sort_rows
 from surveil.cases import Action, RecordInput
 from surveil.models import Alert, AlertType, Disposition
 from surveil.store import Store
@@ -188,24 +190,59 @@ async def submit_alert(
     )
 
 
-@router.get("/alerts", summary="List this tenant's investigations (Temporal visibility)")
+@router.get(
+    "/alerts",
+    summary="The alert queue: one row per alert (stored or submitted), whatever its runs",
+)
 async def list_alerts(
     services: ServicesDep,
-    tenant: CurrentTenant,
-    status: ListStatus | None = None,
+    person: CurrentPerson,
+    status: CaseStatus | None = None,
     type: AlertType | None = None,
-    disposition: Disposition | None = None,
+    disposition: Annotated[
+        Disposition | None, Query(description="The agents' recommendation.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=128, description="Search in alert id, account, instrument.")
+    ] = None,
+    assigned_to_me: bool = False,
+    awaiting_my_input: Annotated[
+        bool, Query(description="Waiting for an answer, owned by me or by nobody.")
+    ] = False,
+    sla_breached: Annotated[
+        bool | None, Query(description="Undecided and older than SURVEIL_CASE_SLA_HOURS.")
+    ] = None,
+    sort: QueueSort = QueueSort.newest,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     next_page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> dict[str, Any]:
-    try:
-        listing = await services.investigations.list(
-            tenant, status=status, alert_type=type, disposition=disposition,
-            page_size=page_size, page_token=next_page_token,
-        )  # fmt: skip
-    except InvalidPageToken as exc:
-        raise bad_request(f"next_page_token: {exc}") from exc
-    return {"items": listing.items, "next_page_token": listing.next_page_token}
+    tenant = person.tenant
+    start = 0
+    if next_page_token:
+        try:
+            start = int(services.investigations.page_tokens.unwrap(tenant, next_page_token))
+        except (InvalidPageToken, ValueError) as exc:
+            raise bad_request("next_page_token: not a token this API returned") from exc
+    stored = [a for a in Store.open(services.settings).list_alerts() if a.tenant == tenant]
+    rows = await Queue(services.investigations).rows(tenant, stored)
+    now = datetime.now(UTC)
+    sla = timedelta(hours=services.settings.case_sla_hours)
+    keep = QueueFilter(
+        status=status, type=type.value if type else None,
+        recommendation=disposition.value if disposition else None, search=q,
+        assigned_to=person.user if assigned_to_me else None,
+        awaiting_input_of=person.user if awaiting_my_input else None,
+        sla_breached=sla_breached,
+    )  # fmt: skip
+    listed = sort_rows([r for r in rows if keep.keep(r, now, sla)], sort)
+    page = listed[start : start + page_size]
+    more = start + page_size < len(listed)
+    token = services.investigations.page_tokens.wrap(tenant, str(start + page_size).encode())
+    return {
+        "items": [r.json(now, sla) for r in page],
+        "total": len(listed),
+        "next_page_token": token if more else None,
+    }
 
 
 @router.get("/demo-alerts", summary="Alerts in the store, for the UI's picker")

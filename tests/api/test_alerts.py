@@ -61,16 +61,18 @@ async def test_stored_alert_is_submitted_by_id_and_listed_with_filters(api, demo
     await read_sse(api, accepted["links"]["events"])
 
     listed = (
-        await api.get("/api/alerts", params={"status": "completed", "type": "insider_trading"})
+        await api.get(
+            "/api/alerts", params={"status": "awaiting_review", "type": "insider_trading"}
+        )
     ).json()
     assert stored["id"] in [i["id"] for i in listed["items"]]
     assert all(
-        i["type"] == "insider_trading" and i["status"] == "completed" for i in listed["items"]
+        i["type"] == "insider_trading" and i["status"] == "awaiting_review" for i in listed["items"]
     )
-    none = (
-        await api.get("/api/alerts", params={"type": "wash_trade", "status": "terminated"})
-    ).json()
+    none = (await api.get("/api/alerts", params={"q": "no-such-alert-anywhere"})).json()
     assert none["items"] == []
+    wrong = await api.get("/api/alerts", params={"status": "terminated"})
+    assert wrong.status_code == 422
 
 
 async def test_listing_pages_with_next_page_token(api, demo_alerts) -> None:
