@@ -94,7 +94,7 @@ class OpenAICompatibleServer:
         self.known_models = known_models  # None: every model name is served
         self.requests: list[dict[str, Any]] = []
         self.counts = ServerCounts()
-        self._faults: deque[str] = deque()
+        self._faults: deque[tuple[str, str | None]] = deque()
         self._rate_limited_until = 0.0
         self._retry_after_s: float | None = None
         self._lock = threading.Lock()
@@ -116,12 +116,16 @@ class OpenAICompatibleServer:
 
     # -- faults -----------------------------------------------------------------
 
-    def fail_next(self, n: int, mode: str, *, retry_after: float | None = None) -> None:
-        """The next n requests fail with `mode`; a 429 says `Retry-After: retry_after`."""
+    def fail_next(
+        self, n: int, mode: str, *, retry_after: float | None = None, matching: str | None = None
+    ) -> None:
+        """The next n requests fail with `mode`; a 429 says `Retry-After: retry_after`.
+        With `matching`, only requests whose last message contains that text count (so
+        a test can aim at one LLM step of an investigation, e.g. '"task": "specialist"')."""
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}; known: {', '.join(FAULT_MODES)}")
         with self._lock:
-            self._faults.extend([mode] * n)
+            self._faults.extend([(mode, matching)] * n)
             self._retry_after_s = retry_after
 
     def rate_limit_for(self, seconds: float, *, retry_after: float | None = 20) -> None:
@@ -135,11 +139,18 @@ class OpenAICompatibleServer:
             self._faults.clear()
             self._rate_limited_until = 0.0
 
-    def _next_fault(self) -> str | None:
+    def _next_fault(self, body: dict[str, Any]) -> str | None:
         with self._lock:
             if time.monotonic() < self._rate_limited_until:
                 return "429"
-            return self._faults.popleft() if self._faults else None
+            if not self._faults:
+                return None
+            mode, matching = self._faults[0]
+            messages = body.get("messages") or [{}]
+            if matching is not None and matching not in str(messages[-1].get("content") or ""):
+                return None
+            self._faults.popleft()
+            return mode
 
     # -- the endpoint -------------------------------------------------------------
 
@@ -153,7 +164,7 @@ class OpenAICompatibleServer:
                 return self._error(401, "invalid api key")
             body = await request.json()
             self.requests.append(body)
-            fault = self._next_fault()
+            fault = self._next_fault(body)
             if fault is not None and fault.isdigit():
                 return self._error(int(fault), f"scripted fault {fault}")
             if self.known_models is not None and body["model"] not in self.known_models:
