@@ -40,6 +40,7 @@ def get_chat_model(settings: Settings | None = None) -> GuardedChatModel:
         "backoff_initial_s": settings.llm_backoff_initial_s,
         "backoff_max_s": settings.llm_backoff_max_s,
         "prices": settings.llm_prices,
+        "currency": settings.llm_price_currency,
     }
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
         offline = OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)

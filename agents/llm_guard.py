@@ -66,6 +66,7 @@ class GuardedChatModel(BaseChatModel):
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
     prices: dict[str, LLMPrice] = {}
+    currency: str = "USD"  # of the price table
 
     @property
     def _llm_type(self) -> str:
@@ -229,13 +230,17 @@ class _Call:
         record_call(model.model_id, usage, _current_tenant())
         text = f"LLM {model.model_id}: {prompt} prompt + {completion} completion tokens"
         if usage.cost is not None:
-            text += f", cost {usage.cost:.6f}"
+            text += f", cost {usage.cost:.6f} {model.currency}"
         if not reported:
             text += " (no usage reported)"
         self._emit(
             EventType.step_progress,
             text=text,
-            data={USAGE_KEY: usage.model_dump(mode="json"), "model": model.model_id},
+            data={
+                USAGE_KEY: usage.model_dump(mode="json"),
+                "model": model.model_id,
+                "currency": model.currency,
+            },
         )
 
     def _emit(self, type_: EventType, **fields: Any) -> None:

@@ -30,7 +30,31 @@ export function createModel(snapshot) {
     determination: null,
     question: null, // {agent, text, options}
     error: null,
+    usage: null, // the LLM calls' usage summed (see addUsage)
   };
+}
+
+/** Each LLM call reports what it used on a step_progress (data.llm_usage,
+ * surveil/usage.py); the page shows the investigation's sum, like the snapshot's `usage`. */
+function addUsage(model, data) {
+  const used = data.llm_usage;
+  const sum = model.usage ?? {
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    requests: 0,
+    retries: 0,
+    waited_s: 0,
+    cost: 0,
+    currency: null,
+  };
+  for (const key of ["prompt_tokens", "completion_tokens", "requests", "retries", "waited_s"]) {
+    sum[key] += used[key] ?? 0;
+  }
+  // One call without a price makes the total unknown, never understated.
+  const priced = sum.cost !== null && used.cost !== null && used.cost !== undefined;
+  sum.cost = priced ? sum.cost + used.cost : null;
+  sum.currency = data.currency ?? sum.currency;
+  model.usage = sum;
 }
 
 function agentOf(model, name) {
@@ -75,6 +99,7 @@ export function applyEvent(model, event) {
       const step = stepOf(agent, event);
       if (event.progress !== null && event.progress !== undefined) step.progress = event.progress;
       if (event.text) step.detail = event.text;
+      if (event.data?.llm_usage) addUsage(model, event.data);
       break;
     }
     case "step_complete": {

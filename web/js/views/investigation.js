@@ -231,6 +231,7 @@ class DeterminationPanel {
     this.reasons = h("ul", { class: "reasons" });
     this.narrative = h("p", { class: "narrative", dataset: { testid: "narrative" } });
     this.model = h("p", { class: "help narrative-model" });
+    this.usage = h("p", { class: "help llm-usage", dataset: { testid: "llm-usage" } });
     this.error = h("p", { class: "form-error" });
     this.root = h(
       "section",
@@ -251,6 +252,7 @@ class DeterminationPanel {
       h("h3", { class: "narrative-title" }, "Narrative"),
       this.narrative,
       this.model,
+      this.usage,
     );
   }
 
@@ -279,7 +281,22 @@ class DeterminationPanel {
     );
     this.narrative.classList.toggle("streaming", !d && Boolean(live));
     setText(this.model, d?.narrative_model ? `Written by ${d.narrative_model}` : "");
+    setText(this.usage, describeUsage(model.usage));
   }
+}
+
+/** "LLM: 3 requests, 1,234 prompt + 210 completion tokens, waited 40 s, cost 0.0012 USD". */
+function describeUsage(usage) {
+  if (!usage) return "";
+  const n = (value) => Math.round(value).toLocaleString("en");
+  const parts = [
+    `${n(usage.requests)} request${usage.requests === 1 ? "" : "s"}`,
+    `${n(usage.prompt_tokens)} prompt + ${n(usage.completion_tokens)} completion tokens`,
+  ];
+  if (usage.retries) parts.push(`${n(usage.retries)} retried`);
+  if (usage.waited_s >= 1) parts.push(`waited ${n(usage.waited_s)} s for the LLM`);
+  if (usage.cost !== null) parts.push(`cost ${usage.cost.toPrecision(3)} ${usage.currency ?? ""}`.trim());
+  return `LLM: ${parts.join(", ")}`;
 }
 
 /** An agent's question to the analyst: its options as buttons, or free text. */
