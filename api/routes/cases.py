@@ -12,13 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import evidence_pack
 from api import logging as api_logging
 from api.auth import Principal
 from api.deps import ActingPerson, AlertId, CurrentPerson, Services, ServicesDep
+from api.evidence_pack import EvidencePack
 from api.investigations import InvestigationNotFound, workflow_id_for
 from api.problems import not_found
+from api.report_render import render_html, render_pdf
 from surveil.cases import (
     ApproveInput,
     AssignInput,
@@ -180,3 +184,39 @@ async def approve(
         result_type=CaseState,
     )  # fmt: skip
     return case_view(alert_id, state)
+
+
+async def _pack(services: Services, person: Principal, alert_id: str) -> EvidencePack:
+    _bind(person, alert_id)
+    snapshot = await services.investigations.snapshot(person.tenant, alert_id)
+    case = await services.cases.state(person.tenant, alert_id)
+    client = await services.investigations.client()
+    return await evidence_pack.gather(client, snapshot, case, person.tenant, person.user)
+
+
+@router.get(
+    "/alerts/{alert_id}/report.html", response_class=HTMLResponse,
+    summary="The evidence pack as HTML: alert, evidence, recommendation, decision, audit trail, stream digest",
+)  # fmt: skip
+async def report_html(
+    services: ServicesDep, person: CurrentPerson, alert_id: AlertId
+) -> HTMLResponse:
+    pack = await _pack(services, person, alert_id)
+    return HTMLResponse(render_html(pack), headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/alerts/{alert_id}/report.pdf", response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    summary="The evidence pack as PDF (the same content as report.html)",
+)  # fmt: skip
+async def report_pdf(services: ServicesDep, person: CurrentPerson, alert_id: AlertId) -> Response:
+    pack = await _pack(services, person, alert_id)
+    return Response(
+        render_pdf(pack),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="evidence-pack-{alert_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -6,10 +6,13 @@ trail reads what Temporal holds.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 
 from tests.api.conftest import fresh_alert, problem, read_sse, submit
@@ -188,3 +191,38 @@ async def test_cancel_needs_a_reason_and_the_trail_names_who_canceled(api, demo_
         )  # fmt: skip
     else:  # it finished before the cancel reached it: nothing was canceled, nothing recorded
         assert response.status_code == 409 and [e["action"] for e in audit] == ["submit"]
+
+
+async def test_the_evidence_pack_renders_the_record_as_html_and_pdf(
+    api, people, demo_alerts
+) -> None:
+    snapshot = await finished(api, demo_alerts)
+    base = f"/api/alerts/{snapshot['id']}"
+    await api.post(f"{base}/assign")
+    comment = "Reviewed the round trips with the desk head."
+    decided = await api.post(f"{base}/decision", json={"verdict": "escalate", "comment": comment})
+    assert decided.status_code == 200, decided.text
+    model = snapshot["determination"]["narrative_model"]
+
+    page = await people["vic"].get(f"{base}/report.html")  # a viewer may read the pack
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"Narrative written by the model {model}" in page.text
+    assert comment in page.text and "alice (analyst)" in page.text
+
+    response = await api.get(f"{base}/report.pdf")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.content)).pages)
+    text = " ".join(text.split())
+    assert f"Evidence pack - alert {snapshot['id']}" in text
+    assert f"Narrative written by the model {model}" in text
+    assert "Recommendation of the agents" in text
+    assert comment in text
+    assert "alice (analyst)" in text and "decide" in text
+    # The digest names the offset it covers and matches the stream the API serves.
+    digest = hashlib.sha256()
+    stream = await read_sse(api, f"{base}/events")
+    for frame in stream.frames:
+        digest.update(f"{frame.id}\n{frame.data.model_dump_json()}\n".encode())
+    assert f"Last offset {snapshot['last_offset']}" in text
+    assert digest.hexdigest() in text.replace(" ", "")  # a table cell may wrap the hash
+    assert digest.hexdigest() in page.text
