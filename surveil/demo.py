@@ -17,12 +17,24 @@ random. On top of it, each alert is one planted case:
   pension fund whose large pre-announcement purchase is its weekly habit; an
   insider-linked account buying before a non-material announcement;
 - a borderline case: round trips between two accounts that are not linked but share
-  a surname and an address, so the wash-trade specialist must ask the analyst.
+  a surname and an address, so the wash-trade specialist must ask the analyst;
+- hard cases, each on an instrument of its own (`plant_hard_cases`): no prices around
+  the news, no bars at all, an alert for an account the store does not know (all three
+  needs_review, never a close), an insider selling a holding before bad news (escalate)
+  and before good news (exculpatory: close), purchases up to the Friday before Tuesday
+  news (timing counted in trading time), a sale before a market-wide fall that the
+  benchmark (`instruments.csv`) explains (close).
+
+labels.csv also names, per alert, the evidence states that decide it
+(`expected_evidence`, `name=state;…`). The unknown-account alert cannot be imported
+(its account resolves nowhere), so it is written to submitted_alerts.json as the body a
+client would POST to /api/alerts.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surveil.models import Disposition
+from surveil.models import Alert, Disposition
 from surveil.store import TIMESTAMP_FORMAT, to_db_time
 
 TRADING_DAYS = 55
@@ -41,8 +53,14 @@ FIRST_DAY = "2024-01-02"
 N_ACCOUNTS = 300
 BACKGROUND_TRADES_PER_DAY = 18  # per instrument
 ALERT_TENANT = "demo"
+SUBMITTED_ALERTS = "submitted_alerts.json"
 
 TICKERS = ["ACMR", "BLTX", "CRUX", "DYNQ", "ELMR", "FJRD", "GRYP", "HALX", "IONQ", "JADX"]
+# The instruments of the cases added for missing data, disposals, weekends and market
+# moves (`plant_hard_cases`); kept apart so the original cases keep their ids per seed.
+HARD_TICKERS = ["KSTR", "LUMN", "MRVX", "NOVA", "ORBT"]
+NO_BARS_TICKER = "PXLT"  # traded and announced, but not one price bar
+INDEX = "MKTX"  # a market index: the benchmark of the market-wide-move case
 FIRST_NAMES = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Felix", "Grace", "Hugo", "Iris", "Jonas",
                "Kira", "Liam", "Maya", "Noah", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara"]  # fmt: skip
 SURNAMES = ["Abbott", "Brandt", "Castillo", "Dufresne", "Eriksen", "Fontaine", "Gallagher",
@@ -67,6 +85,8 @@ class PlantedAlert:
     description: str
     expected: Disposition
     why: str
+    evidence: str = ""  # expected evidence states, "name=state;name=state" (may be empty)
+    submitted: bool = False  # not importable (unknown account): a client POSTs it instead
 
 
 @dataclass
@@ -82,6 +102,15 @@ class DemoMarket:
     announcements: list[dict] = field(default_factory=list)
     alerts: list[PlantedAlert] = field(default_factory=list)
     reserved: set[str] = field(default_factory=set)  # accounts given a role
+    # The hard cases (`plant_hard_cases`) draw from their own generator and accounts of
+    # their own, so the original cases come out exactly as before for every seed.
+    fresh_accounts: bool = False  # take_accounts creates new accounts instead
+    hard_rng: np.random.Generator | None = None
+    hard_instruments: list[str] = field(default_factory=list)  # with bars
+    no_bars: list[str] = field(default_factory=list)  # traded, announced, never priced
+    benchmarks: dict[str, str] = field(default_factory=dict)  # instrument -> benchmark
+    missing_bars: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    hard_alerts: list[PlantedAlert] = field(default_factory=list)
 
     def bar_time(self, day: int, bar: int) -> datetime:
         return self.days[day].to_pydatetime() + SESSION_OPEN + timedelta(minutes=BAR_MINUTES * bar)
@@ -94,10 +123,32 @@ class DemoMarket:
 
     def take_accounts(self, count: int) -> list[str]:
         """Fresh background accounts for a role (so no two cases share one)."""
+        if self.fresh_accounts:
+            return self.new_accounts(count)
         free = [a for a in self.accounts["id"] if a not in self.reserved]
         chosen = [str(a) for a in self.rng.choice(free, size=count, replace=False)]
         self.reserved.update(chosen)
         return chosen
+
+    def new_accounts(self, count: int) -> list[str]:
+        """Accounts that did not exist, reserved at once (they never trade in the background)."""
+        first = len(self.accounts) + 1
+        numbers = range(first, first + count)
+        rows = pd.DataFrame(
+            {
+                "id": [f"ACC{i:04d}" for i in numbers],
+                "beneficial_owner": [f"BO{i:04d}" for i in numbers],
+                "name": [
+                    f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(SURNAMES)}" for _ in numbers
+                ],  # fmt: skip
+                "address": [f"{9 + i} {self.rng.choice(STREETS)}, Springfield" for i in numbers],
+                "insider_of": "",
+                "linked_accounts": "",
+            }
+        )
+        self.accounts = pd.concat([self.accounts, rows], ignore_index=True)
+        self.reserved.update(rows["id"])
+        return list(rows["id"])
 
     def account(self, account_id: str) -> pd.Series:
         return self.accounts.loc[self.accounts["id"] == account_id].iloc[0]
@@ -134,7 +185,8 @@ class DemoMarket:
         )
 
     def alert(self, **values: object) -> None:
-        self.alerts.append(PlantedAlert(**values))  # type: ignore[arg-type]
+        planted = PlantedAlert(**values)  # type: ignore[arg-type]
+        (self.hard_alerts if self.fresh_accounts else self.alerts).append(planted)
 
 
 # --- the market -------------------------------------------------------------------------
@@ -201,12 +253,17 @@ def _accounts(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _background_trades(market: DemoMarket, accounts: list[str]) -> pd.DataFrame:
+def _background_trades(
+    market: DemoMarket,
+    accounts: list[str],
+    instruments: list[str] | None = None,
+    rng: np.random.Generator | None = None,
+) -> pd.DataFrame:
     """Ordinary trading: random accounts against random counterparties at the bar price."""
-    rng = market.rng
+    rng = rng or market.rng
     frames = []
     owners = market.accounts.set_index("id")["beneficial_owner"]
-    for instrument in market.instruments:
+    for instrument in market.instruments if instruments is None else instruments:
         count = rng.poisson(BACKGROUND_TRADES_PER_DAY * len(market.days))
         day = rng.integers(0, len(market.days), size=count)
         second = rng.integers(0, BARS_PER_DAY * BAR_MINUTES * 60, size=count)
@@ -231,6 +288,8 @@ def _background_trades(market: DemoMarket, accounts: list[str]) -> pd.DataFrame:
                 }
             )[keep]
         )
+    if not frames:
+        return pd.DataFrame()
     trades = pd.concat(frames, ignore_index=True)
     trades["timestamp"] = pd.to_datetime(trades["timestamp"], utc=True)
     trades["beneficial_owner"] = owners.loc[trades["account"]].to_numpy()
@@ -509,6 +568,220 @@ def plant_non_material(market: DemoMarket, instrument: str, news: Announced) -> 
     )
 
 
+# --- hard cases: what the first analytics got wrong ------------------------------------
+
+
+def _announce(
+    market: DemoMarket, instrument: str, day: int, bar: int, headline: str, material: bool = True
+) -> Announced:
+    when = market.bar_time(day, bar)
+    market.announcements.append(
+        {"instrument": instrument, "timestamp": when, "headline": headline, "material": material}
+    )
+    return Announced(instrument, day, when)
+
+
+def _holding(market: DemoMarket, account: str, news: Announced, quantity: float) -> None:
+    """A block bought five to seven weeks before the news: a holding, not a flow."""
+    (seller,) = market.take_accounts(1)
+    day = news.day - int(market.rng.integers(25, 35))
+    market.trade(market.bar_time(day, int(market.rng.integers(5, 70))), account, seller,
+                 news.instrument, "buy", quantity)  # fmt: skip
+
+
+def _insider_pair(market: DemoMarket, instrument: str) -> tuple[str, str]:
+    """A suspect account linked to an insider of `instrument`."""
+    suspect, insider = market.take_accounts(2)
+    market.set_account(insider, insider_of=instrument)
+    market.set_account(suspect, linked_accounts=insider)
+    return suspect, insider
+
+
+def plant_missing_prices(market: DemoMarket, news: Announced, no_bars: bool) -> None:
+    """The reported unsafe close: a position before news, but no prices around it."""
+    suspect, insider = _insider_pair(market, news.instrument)
+    _light_history(market, suspect, news.instrument, news.day)
+    _build_position(market, suspect, news, "buy", tranches=3)
+    if not no_bars:  # the session before the news and the news day are missing
+        market.missing_bars.append(
+            (news.instrument, market.bar_time(news.day - 1, 0),
+             market.bar_time(news.day, BARS_PER_DAY - 1))
+        )  # fmt: skip
+    gap = "no price bars at all" if no_bars else "no price bars around the announcement"
+    _insider_alert(
+        market,
+        suspect,
+        news,
+        description=f"Insider-linked account bought {news.instrument} before an announcement",
+        expected=Disposition.needs_review,
+        why=f"{suspect} is linked to insider {insider} and built a position, but there are "
+        f"{gap}: the move and the profit are unknown, so the alert cannot close",
+        evidence="abnormal_return=unknown;insider_link=crossed",
+    )
+
+
+def plant_holding_sold(market: DemoMarket, news: Announced) -> None:
+    """An insider sells a holding built weeks earlier, a day before bad news."""
+    (insider,) = market.take_accounts(1)
+    market.set_account(insider, insider_of=news.instrument)
+    quantity = float(market.rng.integers(100, 200) * 100)
+    _holding(market, insider, news, quantity)
+    (buyer,) = market.take_accounts(1)
+    bar = int(market.rng.integers(0, 6))
+    market.trade(market.bar_time(news.day - 1, bar), insider, buyer, news.instrument, "sell",
+                 quantity)  # fmt: skip
+    _insider_alert(
+        market,
+        insider,
+        news,
+        description=f"Insider sold {news.instrument} the day before a profit warning",
+        expected=Disposition.escalate,
+        why=f"{insider} is an insider of {news.instrument}; sold the whole holding it had "
+        "built weeks before, a day before material bad news: a loss avoided",
+        evidence="holding_sold=crossed;loss_avoided=crossed;insider_link=crossed",
+    )
+
+
+def plant_sale_before_good_news(market: DemoMarket, news: Announced) -> None:
+    """An insider who sold before good news traded against the news: exculpatory."""
+    suspect, insider = _insider_pair(market, news.instrument)
+    quantity = float(market.rng.integers(60, 120) * 100)
+    _holding(market, suspect, news, quantity)
+    (buyer,) = market.take_accounts(1)
+    market.trade(market.bar_time(news.day - 2, int(market.rng.integers(5, 70))), suspect, buyer,
+                 news.instrument, "sell", round(quantity / 2, -2))  # fmt: skip
+    _insider_alert(
+        market,
+        suspect,
+        news,
+        description=f"Insider-linked account traded {news.instrument} before an announcement",
+        expected=Disposition.close_false_positive,
+        why=f"{suspect} (linked to insider {insider}) sold before good news: it traded "
+        "against the news, which is exculpatory",
+        evidence="traded_with_news=not_crossed;insider_link=crossed",
+    )
+
+
+def plant_weekend_gap(market: DemoMarket, news: Announced) -> None:
+    """Purchases spread over two calendar weeks, the last on the Friday before Tuesday
+    news: inside ten trading days and 72 trading hours, outside ten calendar days and
+    72 calendar hours."""
+    suspect, insider = _insider_pair(market, news.instrument)
+    _light_history(market, suspect, news.instrument, news.day)
+    for back in (9, 7, 5, 2):  # business days before a Tuesday: the last is a Friday
+        (seller,) = market.take_accounts(1)
+        when = market.bar_time(news.day - back, int(market.rng.integers(30, 70)))
+        quantity = float(market.rng.integers(40, 80) * 100)
+        market.trade(when, suspect, seller, news.instrument, "buy", quantity)
+    market.alert(
+        type="insider_trading",
+        account=suspect,
+        instrument=news.instrument,
+        window_start=news.when - timedelta(days=16),
+        window_end=news.when + timedelta(days=1),
+        description=f"Purchases of {news.instrument} before news after a weekend",
+        expected=Disposition.escalate,
+        why=f"{suspect} is linked to insider {insider}; bought over nine trading days, the "
+        "last on the Friday before Tuesday's news (counted in trading time)",
+        evidence="trade_timing=crossed;position_build_up=crossed",
+    )
+
+
+def plant_market_move(market: DemoMarket, news: Announced) -> None:
+    """Selling before news on a day the whole market fell: not abnormal for the stock."""
+    suspect, insider = _insider_pair(market, news.instrument)
+    _light_history(market, suspect, news.instrument, news.day)
+    _build_position(market, suspect, news, "sell", tranches=3)
+    _insider_alert(
+        market,
+        suspect,
+        news,
+        description=f"Insider-linked account sold {news.instrument} before a price fall",
+        expected=Disposition.close_false_positive,
+        why=f"{news.instrument} fell with the market ({INDEX}) that day: against its "
+        "benchmark the move is not abnormal",
+        evidence="abnormal_return=not_crossed",
+    )
+
+
+def plant_unknown_account(market: DemoMarket, news: Announced) -> None:
+    """An alert for an account the store has no record of (submitted through the API)."""
+    _insider_alert(
+        market,
+        "ACC9001",
+        news,
+        description=f"Unusual trading in {news.instrument} by an account outside our records",
+        expected=Disposition.needs_review,
+        why="the account is not in the store: its links are unknown, so it cannot close",
+        evidence="insider_link=unknown",
+        submitted=True,
+    )
+
+
+def _index_linked_path(rng: np.random.Generator, index: np.ndarray, beta: float) -> np.ndarray:
+    """Closes that follow the index with `beta`, plus a little noise of their own."""
+    flat = np.log(index.ravel())
+    returns = beta * np.diff(flat, prepend=flat[0])
+    returns += rng.normal(0.0, 0.005 / np.sqrt(BARS_PER_DAY), size=returns.size)
+    return (rng.uniform(20.0, 150.0) * np.exp(np.cumsum(returns))).reshape(index.shape)
+
+
+def plant_hard_cases(market: DemoMarket, seed: int) -> None:
+    """One case of each kind the first analytics got wrong, on instruments of their own."""
+    main_rng = market.rng
+    market.rng = rng = market.hard_rng = np.random.default_rng([seed, 15])
+    market.fresh_accounts = True
+    try:
+        names = [str(t) for t in rng.permutation(HARD_TICKERS)]
+        missing, sold, good, weekend, crash = names
+        tuesdays = [d for d in range(TRADING_DAYS - 12, TRADING_DAYS - 1)
+                    if market.days[d].day_of_week == 1]  # fmt: skip
+
+        def day() -> int:
+            return int(rng.integers(TRADING_DAYS - 10, TRADING_DAYS - 1))
+
+        plan = {  # instrument -> (day, bar, jump)
+            missing: (day(), int(rng.integers(6, 40)), float(rng.uniform(0.09, 0.14))),
+            sold: (day(), int(rng.integers(6, 40)), -float(rng.uniform(0.15, 0.4))),
+            good: (day(), int(rng.integers(6, 40)), float(rng.uniform(0.09, 0.14))),
+            weekend: (
+                int(rng.choice(tuesdays)),
+                int(rng.integers(1, 8)),
+                float(rng.uniform(0.09, 0.14)),
+            ),  # fmt: skip
+            crash: (day(), int(rng.integers(6, 40)), 0.0),
+            NO_BARS_TICKER: (day(), int(rng.integers(6, 40)), float(rng.uniform(0.09, 0.14))),
+        }
+        for instrument, (d, bar, jump) in plan.items():
+            if instrument != crash:
+                market.closes[instrument] = _price_paths(rng, TRADING_DAYS, {(d, bar): jump})
+        crash_day, crash_bar, _ = plan[crash]
+        market.closes[INDEX] = _price_paths(
+            rng, TRADING_DAYS, {(crash_day, crash_bar): -float(rng.uniform(0.08, 0.12))}
+        )
+        market.closes[crash] = _index_linked_path(rng, market.closes[INDEX], rng.uniform(0.9, 1.3))
+        market.hard_instruments = [*names, INDEX]
+        market.no_bars = [NO_BARS_TICKER]
+        market.benchmarks = {crash: INDEX}
+
+        def news(instrument: str, headline: str) -> Announced:
+            d, bar, _ = plan[instrument]
+            return _announce(market, instrument, d, bar, headline)
+
+        plant_missing_prices(market, news(missing, f"{missing} raises guidance"), no_bars=False)
+        plant_missing_prices(
+            market, news(NO_BARS_TICKER, f"{NO_BARS_TICKER} wins a contract"), no_bars=True
+        )
+        sold_news = news(sold, f"{sold} issues a profit warning")
+        plant_holding_sold(market, sold_news)
+        plant_sale_before_good_news(market, news(good, f"{good} agrees to a takeover"))
+        plant_weekend_gap(market, news(weekend, f"{weekend} reports record orders"))
+        plant_market_move(market, news(crash, f"{crash} confirms its annual results"))
+        plant_unknown_account(market, sold_news)
+    finally:
+        market.rng, market.fresh_accounts = main_rng, False
+
+
 # --- assembly ---------------------------------------------------------------------------
 
 
@@ -571,13 +844,19 @@ def build_market(seed: int) -> DemoMarket:
     plant_market_maker(market)
     plant_linked_same_direction(market)
     plant_common_control(market)
+    plant_hard_cases(market, seed)
     return market
 
 
 def _all_trades(market: DemoMarket) -> pd.DataFrame:
     background_accounts = [a for a in market.accounts["id"] if a not in market.reserved]
+    hard = [i for i in market.hard_instruments + market.no_bars if i != INDEX]  # no trading
     trades = pd.concat(
-        [_background_trades(market, background_accounts), pd.DataFrame(market.trades)],
+        [
+            _background_trades(market, background_accounts),
+            _background_trades(market, background_accounts, hard, market.hard_rng),
+            pd.DataFrame(market.trades),
+        ],
         ignore_index=True,
     )
     trades["timestamp"] = pd.to_datetime(trades["timestamp"], utc=True).dt.floor("s")
@@ -606,29 +885,22 @@ def _iso(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-def generate_demo(seed: int, out_dir: Path) -> None:
-    """Write the demo CSV files and labels.csv for `seed` into `out_dir`."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    market = build_market(seed)
-    trades = _all_trades(market)
+def _hard_bars(market: DemoMarket) -> pd.DataFrame:
+    """Bars of the hard cases' instruments and the index, minus the planted gaps."""
+    rng = market.hard_rng
+    assert rng is not None
     bars = pd.concat(
-        [_bars_frame(market.rng, market.days, i, market.closes[i]) for i in market.instruments],
+        [_bars_frame(rng, market.days, i, market.closes[i]) for i in market.hard_instruments],
         ignore_index=True,
     )
-    bars = _with_traded_volume(bars, trades)
+    for instrument, start, end in market.missing_bars:
+        gap = (bars["instrument"] == instrument) & bars["timestamp"].between(start, end)
+        bars = bars[~gap]
+    return bars
 
-    market.accounts.to_csv(out_dir / "accounts.csv", index=False)
-    _iso(trades, "timestamp").to_csv(out_dir / "trades.csv", index=False)
-    _iso(bars, "timestamp").to_csv(out_dir / "bars.csv", index=False, float_format="%.4f")
-    announcements = pd.DataFrame(market.announcements).sort_values("timestamp")
-    announcements["material"] = announcements["material"].map({True: "true", False: "false"})
-    _iso(announcements, "timestamp").to_csv(out_dir / "announcements.csv", index=False)
 
-    order = market.rng.permutation(len(market.alerts))
-    alerts = [market.alerts[i] for i in order]
-    ids = [f"ALR-{seed:03d}-{n:02d}" for n in range(1, len(alerts) + 1)]
-    pd.DataFrame(
+def _alert_rows(alerts: list[PlantedAlert], ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "id": ids,
             "tenant": ALERT_TENANT,
@@ -639,12 +911,49 @@ def generate_demo(seed: int, out_dir: Path) -> None:
             "window_end": [to_db_time(a.window_end) for a in alerts],
             "description": [a.description for a in alerts],
         }
-    ).to_csv(out_dir / "alerts.csv", index=False)
+    )
+
+
+def generate_demo(seed: int, out_dir: Path) -> None:
+    """Write the demo CSV files, labels.csv and submitted_alerts.json for `seed` into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    market = build_market(seed)
+    trades = _all_trades(market)
+    bars = pd.concat(
+        [_bars_frame(market.rng, market.days, i, market.closes[i]) for i in market.instruments],
+        ignore_index=True,
+    )
+    bars = _with_traded_volume(pd.concat([bars, _hard_bars(market)], ignore_index=True), trades)
+
+    market.accounts.to_csv(out_dir / "accounts.csv", index=False)
+    _iso(trades, "timestamp").to_csv(out_dir / "trades.csv", index=False)
+    _iso(bars, "timestamp").to_csv(out_dir / "bars.csv", index=False, float_format="%.4f")
+    announcements = pd.DataFrame(market.announcements).sort_values("timestamp")
+    announcements["material"] = announcements["material"].map({True: "true", False: "false"})
+    _iso(announcements, "timestamp").to_csv(out_dir / "announcements.csv", index=False)
+    pd.DataFrame(
+        {"instrument": list(market.benchmarks), "benchmark": list(market.benchmarks.values())}
+    ).to_csv(out_dir / "instruments.csv", index=False)
+
+    # The original cases keep their ids per seed (tests and docs name them); the hard
+    # cases follow them.
+    order = market.rng.permutation(len(market.alerts))
+    alerts = [market.alerts[i] for i in order] + market.hard_alerts
+    ids = [f"ALR-{seed:03d}-{n:02d}" for n in range(1, len(alerts) + 1)]
+    rows = _alert_rows(alerts, ids)
+    submitted = [a.submitted for a in alerts]
+    rows[[not s for s in submitted]].to_csv(out_dir / "alerts.csv", index=False)
+    # An alert the import would refuse (its account is in no accounts.csv row) reaches
+    # an investigation only through the API: written as the bodies a client would POST.
+    (out_dir / SUBMITTED_ALERTS).write_text(
+        rows[submitted].to_json(orient="records", indent=2) + "\n"
+    )
     with (out_dir / "labels.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["alert_id", "expected_disposition", "why"])
+        writer.writerow(["alert_id", "expected_disposition", "why", "expected_evidence"])
         for alert_id, alert in zip(ids, alerts, strict=True):
-            writer.writerow([alert_id, str(alert.expected), alert.why])
+            writer.writerow([alert_id, str(alert.expected), alert.why, alert.evidence])
 
 
 def read_labels(directory: Path) -> dict[str, Disposition]:
@@ -654,3 +963,24 @@ def read_labels(directory: Path) -> dict[str, Disposition]:
             row["alert_id"]: Disposition(row["expected_disposition"])
             for row in csv.DictReader(handle)
         }
+
+
+def read_expected_evidence(directory: Path) -> dict[str, dict[str, str]]:
+    """alert id -> {evidence name: expected state}, from labels.csv's expected_evidence."""
+    with (Path(directory) / "labels.csv").open(newline="") as handle:
+        return {
+            row["alert_id"]: dict(
+                part.split("=", 1)
+                for part in (row.get("expected_evidence") or "").split(";")
+                if part
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+def read_submitted_alerts(directory: Path) -> list[Alert]:
+    """The alerts a client would submit through the API (not importable), if any."""
+    path = Path(directory) / SUBMITTED_ALERTS
+    if not path.is_file():
+        return []
+    return [Alert.model_validate(row) for row in json.loads(path.read_text())]

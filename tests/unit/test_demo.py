@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from surveil.demo import generate_demo, read_labels
+from surveil.demo import (
+    generate_demo,
+    read_expected_evidence,
+    read_labels,
+    read_submitted_alerts,
+)
 from surveil.models import Disposition
 from surveil.store import Store
 
@@ -37,12 +42,13 @@ def test_another_seed_writes_another_market(demo: Path, tmp_path: Path) -> None:
 
 
 def test_the_demo_stays_small(demo: Path) -> None:
-    assert sum(p.stat().st_size for p in demo.glob("*.csv")) < 5_000_000
+    # 11 instruments and an index of 5-minute bars over 55 days: about 5 MB in all.
+    assert sum(p.stat().st_size for p in demo.glob("*.csv")) < 7_000_000
 
 
 def test_every_alert_is_labelled_and_every_kind_of_case_is_planted(demo: Path) -> None:
     labels = read_labels(demo)
-    types = _alert_types(demo)
+    types = _alert_types(demo) | {a.id: a.type.value for a in read_submitted_alerts(demo)}
     assert labels.keys() == types.keys()
     outcomes = Counter((types[alert_id], label) for alert_id, label in labels.items())
     assert outcomes[("wash_trade", Disposition.escalate)] >= 3
@@ -52,9 +58,37 @@ def test_every_alert_is_labelled_and_every_kind_of_case_is_planted(demo: Path) -
     assert sum(n for (kind, _), n in outcomes.items() if kind == "unknown") >= 1
 
 
+def test_each_hard_case_is_planted_and_labelled_with_the_evidence_that_decides_it(
+    demo: Path,
+) -> None:
+    """Missing prices around the news, no bars at all, an unknown account, an insider sale
+    before bad news and before good news, a weekend gap, a market-wide move."""
+    expected = list(read_expected_evidence(demo).values())
+    wanted = [
+        {"abnormal_return": "unknown"},  # missing prices around the news; no bars at all
+        {"abnormal_return": "unknown"},
+        {"insider_link": "unknown"},  # unknown account
+        {"holding_sold": "crossed", "loss_avoided": "crossed"},
+        {"traded_with_news": "not_crossed"},
+        {"trade_timing": "crossed"},
+        {"abnormal_return": "not_crossed"},  # market-wide move
+    ]
+    for states in wanted:
+        match = next((e for e in expected if states.items() <= e.items()), None)
+        assert match is not None, states
+        expected.remove(match)
+    bars = (demo / "bars.csv").read_text()
+    assert "PXLT" in (demo / "trades.csv").read_text() and "PXLT" not in bars
+    assert (demo / "instruments.csv").read_text().splitlines()[1].endswith(",MKTX")
+    (submitted,) = read_submitted_alerts(demo)
+    assert submitted.account not in (demo / "accounts.csv").read_text()
+
+
 def test_the_demo_imports_cleanly(demo: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "surveil.db")
     report = store.import_dir(demo)
     assert report.rows["accounts.csv"] >= 200
     assert report.rows["trades.csv"] > 1000
-    assert len(store.list_alerts()) == len(read_labels(demo))
+    assert len(store.list_alerts()) + len(read_submitted_alerts(demo)) == len(read_labels(demo))
+    crash, benchmark = (demo / "instruments.csv").read_text().splitlines()[1].split(",")
+    assert store.benchmark_of(crash) == benchmark
