@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     four_eyes: bool = False  # escalations and overrides need a supervisor's approval
     case_sla_hours: float = 24.0  # an undecided alert older than this is flagged in the queue
 
+    # Backlog: at most this many investigations of one tenant run at once; the rest
+    # queue (workflows/admission.py). None: no cap.
+    max_concurrent_investigations_per_tenant: int | None = None
+
     # Investigation behaviour
     input_timeout_s: float = 120.0  # how long a specialist's question waits for an analyst
     fail_specialist: str | None = None  # test setting: this specialist fails on purpose

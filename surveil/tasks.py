@@ -55,6 +55,9 @@ class TaskSnapshot(BaseModel):
     error: str | None = None
     run: int = 1  # 1 + number of retries
     last_offset: int = -1
+    # Waiting for one of the tenant's slots (SURVEIL_MAX_CONCURRENT_INVESTIGATIONS_PER_TENANT):
+    # the position it was given in the queue; None once admitted, or with no cap.
+    queue_position: int | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
     from surveil.models import Alert, Determination, Finding, Specialist
     from surveil.tasks import Answer, Question, TaskSnapshot, TaskState
+    from workflows.admission import AdmissionTicket
     from workflows.snapshot import EventFold
 
 __all__ = [
@@ -167,6 +168,8 @@ class AlertInvestigationWorkflow:
         self.determination: Determination | None = None
         self.error: str | None = None
         self.cancel_requested = False
+        # Per-tenant cap on running investigations (workflows/admission.py).
+        self.admission = AdmissionTicket(inp.alert.tenant, self.progress.fold)
         self._fold_published_events()
 
     # -- the investigation ---------------------------------------------------
@@ -176,6 +179,10 @@ class AlertInvestigationWorkflow:
         if inp.progress is None:
             self._start()
         try:
+            if workflow.patched("tenant-admission") and not await self.admission.wait_for_slot(
+                self._status, lambda: self.cancel_requested
+            ):
+                raise _Canceled
             if self.progress.specialists is None:
                 await self._until_done(self._triage())
             await self._specialists()
@@ -370,6 +377,7 @@ class AlertInvestigationWorkflow:
         if self.error:
             data["error"] = self.error
         self._status(state, text, **data)
+        await self.admission.release()
         # Release long-polling viewers with the terminal event before the run closes.
         self.stream.detach_pollers()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -460,6 +468,7 @@ class AlertInvestigationWorkflow:
             error=self.error,
             run=self.inp.run,
             last_offset=offset() - 1,
+            queue_position=self.progress.fold.queue_position,
         )
 
     @workflow.query(name=RELAY_POSITION_QUERY)

@@ -31,6 +31,10 @@ class EventFold(BaseModel):
 
     agents: list[AgentState] = []
     positions: dict[str, RelayPosition] = {}
+    # Per-tenant admission (workflows/admission.py): "queued" (at queue_position) or
+    # "admitted"; None when no cap applies.
+    admission: str | None = None
+    queue_position: int | None = None
 
     def position(self, agent: str) -> RelayPosition:
         return self.positions.get(agent) or RelayPosition(agent=agent)
@@ -65,6 +69,9 @@ class EventFold(BaseModel):
                 self._step(agent, event.step).status = "failed"
         elif event.type == EventType.status:
             agent.status = _AGENT_STATUS_FOR_STATE.get(str(data.get("state")), agent.status)
+            if data.get("admission") in ("queued", "admitted"):
+                self.admission = data["admission"]
+                self.queue_position = data.get("position") if self.admission == "queued" else None
 
     def _track_position(self, event: ProgressEvent) -> None:
         relay = (event.data or {}).get(RELAY_KEY)

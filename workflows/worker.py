@@ -10,16 +10,18 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.admission import request_slot
 from activities.llm_steps import synthesize, triage
 from activities.specialist import cancel_specialist_task, run_specialist
 from surveil.settings import Settings, get_settings
+from workflows.admission import TenantAdmissionWorkflow
 from workflows.case import AlertCaseWorkflow
 from workflows.client import connect
 from workflows.investigation import AlertInvestigationWorkflow
 
 log = logging.getLogger("surveil.worker")
 
-ACTIVITIES = [triage, synthesize, run_specialist, cancel_specialist_task]
+ACTIVITIES = [triage, synthesize, run_specialist, cancel_specialist_task, request_slot]
 # Activities heartbeat every 2 s; forward them at least this often so a cancel (or a
 # continue-as-new hand-off) reaches an activity within seconds, not the SDK's 24 s.
 HEARTBEAT_THROTTLE = timedelta(seconds=2)
@@ -32,7 +34,7 @@ def build_worker(client: Client, settings: Settings | None = None) -> Worker:
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[AlertInvestigationWorkflow, AlertCaseWorkflow],
+        workflows=[AlertInvestigationWorkflow, AlertCaseWorkflow, TenantAdmissionWorkflow],
         activities=ACTIVITIES,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
