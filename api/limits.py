@@ -23,12 +23,20 @@ class RateLimiter:
         self.rate = self.capacity / 60.0
         self._buckets: dict[str, tuple[float, float]] = {}  # tenant -> (tokens, updated)
 
-    def acquire(self, tenant: str, now: float | None = None) -> None:
+    def acquire(self, tenant: str, now: float | None = None, *, count: int = 1) -> None:
+        """Take `count` submissions (a batch takes one per alert, all or none)."""
         now = time.monotonic() if now is None else now
+        if count > self.capacity:
+            raise Problem(
+                422, "Unprocessable Content",
+                f"a batch of {count} alerts exceeds the {int(self.capacity)} submissions per "
+                "minute a tenant may make (SURVEIL_SUBMISSIONS_PER_MINUTE); send smaller lists",
+                kind="batch-too-large",
+            )  # fmt: skip
         tokens, updated = self._buckets.get(tenant, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - updated) * self.rate)
-        if tokens < 1.0:
-            retry_after = math.ceil((1.0 - tokens) / self.rate)
+        if tokens < count:
+            retry_after = math.ceil((count - tokens) / self.rate)
             self._buckets[tenant] = (tokens, now)
             raise Problem(
                 429, "Too Many Requests",
@@ -36,7 +44,7 @@ class RateLimiter:
                 f"retry in {retry_after}s",
                 kind="rate-limited", headers={"Retry-After": str(retry_after)},
             )  # fmt: skip
-        self._buckets[tenant] = (tokens - 1.0, now)
+        self._buckets[tenant] = (tokens - count, now)
 
 
 class StreamSlots:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -147,15 +148,38 @@ ALERT_BODY_SCHEMA = {
     "oneOf": [
         {"$ref": "#/components/schemas/AlertIn"},
         {"$ref": "#/components/schemas/AlertRef"},
+        {
+            "type": "array",
+            "description": "A backlog: many alerts (or refs) at once, each idempotent.",
+            "minItems": 1,
+            "maxItems": 1000,
+            "items": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/AlertIn"},
+                    {"$ref": "#/components/schemas/AlertRef"},
+                ]
+            },
+        },
     ]
 }
+
+MAX_BATCH = 1000
+# Starts sent to Temporal at once for one batch.
+BATCH_CONCURRENCY = 20
+
+
+class BatchSubmitted(BaseModel):
+    items: list[Submitted]
+    created: int = Field(description="Investigations this request started.")
+    existing: int = Field(description="Alerts already investigated (nothing new started).")
 
 
 @router.post(
     "/alerts",
     status_code=202,
-    response_model=Submitted,
-    summary="Investigate an alert (idempotent: the same alert id never starts a second workflow)",
+    response_model=Submitted | BatchSubmitted,
+    summary="Investigate an alert, or a list of alerts (idempotent: the same alert id never "
+    "starts a second workflow)",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -168,12 +192,14 @@ async def submit_alert(
     person: ActingPerson,
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
-) -> Submitted:
+) -> Submitted | BatchSubmitted:
     try:
         payload = await request.json()
     except ValueError as exc:  # JSONDecodeError and undecodable bytes
         raise bad_request(f"body: not valid JSON ({exc})") from exc
     tenant = person.tenant
+    if isinstance(payload, list):
+        return await submit_batch(services, person, payload)
     alert = resolve_alert(tenant, payload, idempotency_key)
     api_logging.bind(alert_id=alert.id, workflow_id=workflow_id_for(tenant, alert.id))
     services.submissions.acquire(tenant)
@@ -188,6 +214,46 @@ async def submit_alert(
         created=started.created,
         links=links_for(services, tenant, alert.id),
     )
+
+
+async def submit_batch(services: Services, person: Principal, payload: list[Any]) -> BatchSubmitted:
+    """Every alert of the list is validated first (one bad item rejects the request,
+    naming its index, and starts nothing); then each is started, or attached to when
+    it already is investigated. With SURVEIL_MAX_CONCURRENT_INVESTIGATIONS_PER_TENANT
+    set, the ones over the cap queue (workflows/admission.py)."""
+    tenant = person.tenant
+    if not payload or len(payload) > MAX_BATCH:
+        raise Problem(422, "Validation Error",
+                      f"body: a list of 1 to {MAX_BATCH} alerts, got {len(payload)}",
+                      kind="validation-error")  # fmt: skip
+    alerts: dict[str, Alert] = {}
+    for index, item in enumerate(payload):
+        try:
+            alert = resolve_alert(tenant, item, None)
+        except Problem as problem:
+            problem.detail = f"[{index}] {problem.detail}"
+            raise
+        alerts.setdefault(alert.id, alert)  # the same alert twice in one list: once
+    services.submissions.acquire(tenant, count=len(alerts))
+    gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+    async def submit(alert: Alert) -> Submitted:
+        async with gate:
+            started = await services.investigations.start(alert)
+            metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
+            if started.created:
+                await record(services, person, alert.id, Action.submit,
+                             "investigation started (batch)", run=1)  # fmt: skip
+        return Submitted(
+            id=alert.id,
+            status="submitted" if started.created else "existing",
+            created=started.created,
+            links=links_for(services, tenant, alert.id),
+        )
+
+    items = await asyncio.gather(*(submit(alert) for alert in alerts.values()))
+    created = sum(item.created for item in items)
+    return BatchSubmitted(items=list(items), created=created, existing=len(items) - created)
 
 
 @router.get(

@@ -1,5 +1,5 @@
-"""`surveil submit ALERT_ID` and `surveil watch ALERT_ID`: start an investigation
-through Temporal, and follow its event stream."""
+"""`surveil submit ALERT_ID` (or `--all`, `--from-csv FILE`) and `surveil watch ALERT_ID`:
+start investigations through Temporal, and follow an event stream."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import json
 import sqlite3
 import sys
+from pathlib import Path
 
 from surveil.cli._exit import exit_without_finalizing
 
@@ -15,11 +16,17 @@ from surveil.cli._exit import exit_without_finalizing
 def register(subparsers: argparse._SubParsersAction) -> None:
     submit = subparsers.add_parser(
         "submit",
-        help="start investigating an alert (through Temporal)",
-        description="Start the durable investigation of an alert from the store. Submitting "
-        "an alert that is already investigated attaches to that investigation.",
+        help="start investigating an alert, or a backlog of them (through Temporal)",
+        description="Start the durable investigation of an alert from the store, of every "
+        "alert in the store (--all) or of every alert in an alerts.csv file (--from-csv, the "
+        "format of docs/csv-format.md; its accounts and trades must be in the store). "
+        "Submitting an alert that is already investigated attaches to that investigation. "
+        "With SURVEIL_MAX_CONCURRENT_INVESTIGATIONS_PER_TENANT set, a backlog queues.",
     )
-    submit.add_argument("alert_id")
+    which = submit.add_mutually_exclusive_group(required=True)
+    which.add_argument("alert_id", nargs="?")
+    which.add_argument("--all", action="store_true", help="every alert in the store")
+    which.add_argument("--from-csv", type=Path, metavar="FILE", help="every alert in FILE")
     submit.add_argument("--wait", action="store_true", help="wait for the determination")
     submit.add_argument("--json", action="store_true", help="print the final snapshot as JSON")
     submit.set_defaults(func=run_submit)
@@ -53,6 +60,8 @@ async def _submit(args: argparse.Namespace) -> int:
     from surveil.store import Store
     from workflows.client import connect, result_snapshot, start_investigation
 
+    if args.all or args.from_csv:
+        return await _submit_backlog(args)
     alert = Store.open().get_alert(args.alert_id)
     if alert is None:
         print(
@@ -79,6 +88,55 @@ async def _submit(args: argparse.Namespace) -> int:
         if snapshot.error:
             print(f"error: {snapshot.error}")
     return 0 if snapshot.state.value == "completed" else 1
+
+
+# Starts sent to Temporal at once; the per-tenant cap, not this, bounds the work.
+_BACKLOG_CONCURRENCY = 20
+
+
+async def _submit_backlog(args: argparse.Namespace) -> int:
+    from surveil.models import Alert
+    from surveil.store import TABLES, ImportFailed, Store, parse_csv
+    from workflows.client import connect, result_snapshot, start_investigation
+
+    if args.from_csv:
+        spec = next(table for table in TABLES if table.file == "alerts.csv")
+        try:
+            alerts = [
+                Alert.model_validate(row.model_dump()) for row in parse_csv(args.from_csv, spec)
+            ]
+        except ImportFailed as exc:
+            print(f"surveil submit: {exc}", file=sys.stderr)
+            return 2
+    else:
+        alerts = Store.open().list_alerts()
+    if not alerts:
+        print("surveil submit: no alerts to submit", file=sys.stderr)
+        return 2
+    client = await connect()
+    gate = asyncio.Semaphore(_BACKLOG_CONCURRENCY)
+
+    async def start(alert: Alert):  # type: ignore[no-untyped-def]
+        async with gate:
+            return await start_investigation(client, alert)
+
+    handles = await asyncio.gather(*(start(alert) for alert in alerts))
+    summary = {"submitted": len(handles), "workflow_ids": [h.id for h in handles]}
+    if not args.wait:
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print(f"submitted {len(handles)} alerts (already investigated ones were attached to)")
+        return 0
+    snapshots = await asyncio.gather(*(result_snapshot(handle) for handle in handles))
+    states: dict[str, int] = {}
+    for snapshot in snapshots:
+        states[snapshot.state.value] = states.get(snapshot.state.value, 0) + 1
+    if args.json:
+        print(json.dumps({**summary, "states": states}))
+    else:
+        print(", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+    return 0 if set(states) == {"completed"} else 1
 
 
 async def _watch(args: argparse.Namespace) -> int:
