@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from agents.a2a_executor import GraphFactory, SpecialistExecutor, SpecialistRequests
+from agents.agent_auth import RequireAgentToken, server_token
 from surveil.settings import Settings, get_settings
 
 RPC_PATH = "/"
@@ -99,4 +100,8 @@ def build_app(
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    token = server_token(settings)
+    if token is not None:  # without mTLS, only the worker's bearer token gets in
+        app.add_middleware(RequireAgentToken, token=token)
+    return app

@@ -76,5 +76,10 @@ def client_ssl_context(settings: Settings | None = None) -> ssl.SSLContext:
 def agent_http_client(
     settings: Settings | None = None, *, timeout: httpx.Timeout | float = 10.0
 ) -> httpx.AsyncClient:
-    """The httpx client every A2A client of the specialist agents uses."""
-    return httpx.AsyncClient(timeout=timeout, verify=client_ssl_context(settings))
+    """The httpx client every A2A client of the specialist agents uses: it verifies
+    them, and proves itself by client certificate or the agent token (agent_auth.py)."""
+    from agents.agent_auth import client_token
+
+    token = client_token(settings)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return httpx.AsyncClient(timeout=timeout, verify=client_ssl_context(settings), headers=headers)

@@ -266,6 +266,32 @@ def _last_event_id(context: ServerCallContext) -> int | None:
         raise InvalidParamsError(message=f"Last-Event-ID: {exc}") from None
 
 
+# Free text is read for alert ids within bounds: a message of 256 KB of words once
+# opened the store per word, on the event loop, for two minutes.
+TEXT_SCANNED = 4096  # characters of the message's text looked at
+MAX_CANDIDATES = 64  # distinct words that could be alert ids, asked in one query
+_ALERT_ID_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def alert_id_candidates(text: str) -> list[str]:
+    """Words of `text` (its first TEXT_SCANNED characters) that could be alert ids, in
+    order, each once, at most MAX_CANDIDATES."""
+    seen: dict[str, None] = {}
+    for match in _ALERT_ID_WORD.finditer(text[:TEXT_SCANNED]):
+        seen.setdefault(match.group().rstrip(".:"), None)
+        if len(seen) == MAX_CANDIDATES:
+            break
+    return [word for word in seen if word]
+
+
+def _first_alert_named(tenant: str, candidates: list[str]) -> Alert | None:
+    return Store.open().first_alert_named(tenant, candidates)  # in a worker thread
+
+
+def _stored_alert_of(tenant: str, alert_id: str) -> Alert | None:
+    return Store.open().get_alert(alert_id, tenant=tenant)  # in a worker thread
+
+
 class TemporalRequestHandler(RequestHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -273,13 +299,13 @@ class TemporalRequestHandler(RequestHandler):
 
     # -- reading the message ---------------------------------------------------
 
-    def _alert_from(self, tenant: str, message: Message) -> Alert:
+    async def _alert_from(self, tenant: str, message: Message) -> Alert:
         for data in get_data_parts(message.parts):
             if not isinstance(data, dict):
                 continue
             payload = data.get("alert", data)
             if isinstance(payload, dict) and set(payload) == {"id"}:
-                return self._stored_alert(tenant, str(payload["id"]))
+                return await self._stored_alert(tenant, str(payload["id"]))
             if isinstance(payload, dict):
                 try:
                     return Alert.model_validate({**payload, "tenant": tenant})
@@ -290,19 +316,19 @@ class TemporalRequestHandler(RequestHandler):
                     raise InvalidParamsError(message=f"invalid alert: {fields}") from exc
         text = " ".join(get_text_parts(message.parts)).strip()
         if text:
-            for candidate in re.findall(r"[A-Za-z0-9][A-Za-z0-9._:-]*", text):
-                stored = Store.open().get_alert(candidate)
-                if stored is not None and stored.tenant == tenant:
-                    return stored
+            candidates = alert_id_candidates(text)
+            stored = await asyncio.to_thread(_first_alert_named, tenant, candidates)
+            if stored is not None:
+                return stored
             raise InvalidParamsError(message="the text names no alert id known to this tenant")
         raise InvalidParamsError(
             message="send the alert as a data part (an alert, or {'id': '<stored alert id>'}) "
             "or as text naming a stored alert id"
         )
 
-    def _stored_alert(self, tenant: str, alert_id: str) -> Alert:
-        stored = Store.open().get_alert(alert_id)
-        if stored is None or stored.tenant != tenant:
+    async def _stored_alert(self, tenant: str, alert_id: str) -> Alert:
+        stored = await asyncio.to_thread(_stored_alert_of, tenant, alert_id)
+        if stored is None:
             raise InvalidParamsError(message=f"no stored alert with id {alert_id!r}")
         return stored
 
@@ -331,13 +357,14 @@ class TemporalRequestHandler(RequestHandler):
         return task_from_snapshot(message.task_id, await self._snapshot(tenant, message.task_id))
 
     async def _start(self, tenant: str, message: Message) -> str:
-        alert = self._alert_from(tenant, message)
-        api_logging.bind(alert_id=alert.id, a2a_task_id=alert.id,
-                         workflow_id=workflow_id_for(tenant, alert.id))  # fmt: skip
+        # The rate limit comes before any reading: a flood of messages costs nothing.
         try:
             self.services.submissions.acquire(tenant)
         except Problem as exc:  # A2A has no rate-limit code; the message says when to retry
             raise InvalidRequestError(message=exc.detail) from exc
+        alert = await self._alert_from(tenant, message)
+        api_logging.bind(alert_id=alert.id, a2a_task_id=alert.id,
+                         workflow_id=workflow_id_for(tenant, alert.id))  # fmt: skip
         started = await self.investigations.start(alert)
         metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
         return alert.id

@@ -17,14 +17,14 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from surveil.cases import Actor, Role
+from surveil.secret_file import shared_secret
 from surveil.settings import Settings
+from surveil.tenants import InvalidTenant, validate_tenant
 
 DEV_TENANT = "demo"
 DEV_USER = "dev"
@@ -70,31 +70,18 @@ def parse_tokens(spec: str) -> dict[str, Principal]:
                 "SURVEIL_API_TOKENS entries must look like 'token:tenant:user:role' "
                 "(role analyst, supervisor or viewer) or 'token:tenant' (one entry is malformed)"
             )
+        try:
+            validate_tenant(tenant)
+        except InvalidTenant as exc:  # the message names the tenant, never the token
+            raise InvalidTokenConfig(f"SURVEIL_API_TOKENS: {exc}") from None
         tokens[token] = principal
     return tokens
 
 
 def dev_token(home: Path) -> str:
-    """The dev-mode token, created once and kept in SURVEIL_HOME/dev-token.
-
-    API processes starting together must agree on one token: each writes its own
-    candidate to a private file and hard-links it into place; `link` fails if another
-    process won, and everyone then reads the winner's token.
-    """
-    path = home / "dev-token"
-    if path.exists() and (token := path.read_text().strip()):
-        return token
-    home.mkdir(parents=True, exist_ok=True)
-    candidate = home / f".dev-token.{os.getpid()}.{secrets.token_hex(4)}"
-    candidate.write_text("dev-" + secrets.token_urlsafe(24) + "\n")
-    candidate.chmod(0o600)
-    try:
-        os.link(candidate, path)
-    except FileExistsError:
-        pass  # another process created it first: its token is the one
-    finally:
-        candidate.unlink()
-    return path.read_text().strip()
+    """The dev-mode token, created once and kept in SURVEIL_HOME/dev-token (API
+    processes starting together agree on one: surveil/secret_file.py)."""
+    return shared_secret(home / "dev-token", prefix="dev-")
 
 
 @dataclass(frozen=True)

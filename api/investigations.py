@@ -1,7 +1,12 @@
 """The API's one door to Temporal: start, inspect, steer and list investigations.
 
-Every method takes the caller's tenant; the workflow id embeds it
-(`alert-{tenant}-{alert_id}`), so another tenant's alert is simply not found.
+Every method takes the caller's tenant. The workflow id embeds it
+(`alert-{tenant}-{alert_id}`, unambiguous since tenant names have no `-`), and every
+read and action also checks the run's owner: the Tenant search attribute (or, before
+the workflow set it, the tenant of its input), by a Describe. Ids made before tenant
+names were validated could collide across tenants; the check keeps such a
+collision from opening a door. An owner never changes, so each process checks a
+workflow once and remembers it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,6 +145,7 @@ def _is_not_found(exc: BaseException) -> bool:
 class Investigations:
     def __init__(self, settings: Settings, *, page_token_key: bytes) -> None:
         self.settings = settings
+        self._owners: OrderedDict[str, str] = OrderedDict()  # workflow id -> verified tenant
         self.page_tokens = PageTokens(page_token_key)
         self._client: Client | None = None
         self._lock = asyncio.Lock()
@@ -192,16 +199,73 @@ class Investigations:
                 search_attributes=attributes,
             )
         except WorkflowAlreadyStartedError as exc:  # it ran and closed: same investigation
+            await self._attachable(alert.tenant, workflow_id)
             return Started(workflow_id, exc.run_id, created=False)
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
         # The SDK exposes the server's "started" flag only on the raw response.
         response = getattr(handle, "_start_workflow_response", None)
         created = bool(getattr(response, "started", True))
+        if created:
+            self._remember_owner(workflow_id, alert.tenant)
+        else:
+            await self._attachable(alert.tenant, workflow_id)
         return Started(workflow_id, handle.result_run_id, created=created)
+
+    async def _attachable(self, tenant: str, workflow_id: str) -> None:
+        """A submission that met an existing run may attach only to its own tenant's."""
+        try:
+            await self._check_owner(tenant, workflow_id)
+        except InvestigationNotFound:
+            raise NotAllowedNow("this alert id is taken; submit it under another id") from None
+
+    # -- who owns a workflow -----------------------------------------------------
+
+    OWNERS_REMEMBERED = 10_000
+
+    def _remember_owner(self, workflow_id: str, tenant: str) -> None:
+        self._owners[workflow_id] = tenant
+        self._owners.move_to_end(workflow_id)
+        while len(self._owners) > self.OWNERS_REMEMBERED:
+            self._owners.popitem(last=False)
+
+    async def _check_owner(self, tenant: str, workflow_id: str) -> None:
+        """InvestigationNotFound unless the workflow exists and belongs to `tenant`."""
+        if self._owners.get(workflow_id) == tenant:
+            return
+        owner = await self._reads.run(("owner", workflow_id), lambda: self._owner(workflow_id))
+        if owner != tenant:
+            raise InvestigationNotFound()
+        self._remember_owner(workflow_id, tenant)
+
+    async def _owner(self, workflow_id: str) -> str | None:
+        description = await self._describe(workflow_id)
+        owner = description.typed_search_attributes.get(TENANT)
+        if owner is not None:
+            return owner
+        # Started without search attributes (`surveil submit`) and before its first
+        # workflow task upserted them: the tenant of the alert it was started with.
+        return await self._started_tenant(workflow_id, description.run_id)
+
+    async def _started_tenant(self, workflow_id: str, run_id: str | None) -> str | None:
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        try:
+            async for event in handle.fetch_history_events(page_size=1):
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                if not payloads:
+                    return None
+                [started] = await client.data_converter.decode(
+                    payloads[:1], [wf.InvestigationInput]
+                )
+                return started.alert.tenant
+        except RPCError as exc:
+            raise translate_rpc_error(exc) from exc
+        return None
 
     async def snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
         workflow_id = workflow_id_for(tenant, alert_id)
+        await self._check_owner(tenant, workflow_id)
         return await self._reads.run(("snapshot", workflow_id), lambda: self._snapshot(workflow_id))
 
     async def _snapshot(self, workflow_id: str) -> TaskSnapshot:
@@ -214,11 +278,11 @@ class Investigations:
             raise translate_rpc_error(exc) from exc
 
     async def ensure_exists(self, tenant: str, alert_id: str) -> None:
-        """InvestigationNotFound unless the workflow exists. A Describe is answered by
-        Temporal's history service alone, where a Query waits for a worker: under load
-        (a hundred busy investigations on two cores) Queries time out, Describes do not."""
-        workflow_id = workflow_id_for(tenant, alert_id)
-        await self._reads.run(("exists", workflow_id), lambda: self._describe(workflow_id))
+        """InvestigationNotFound unless the workflow exists and is this tenant's. A
+        Describe is answered by Temporal's history service alone, where a Query waits
+        for a worker: under load (a hundred busy investigations on two cores) Queries
+        time out, Describes do not. Remembered per process after the first check."""
+        await self._check_owner(tenant, workflow_id_for(tenant, alert_id))
 
     async def _describe(self, workflow_id: str) -> WorkflowExecutionDescription:
         metrics.TEMPORAL_QUERIES.labels(query="describe").inc()
@@ -230,7 +294,9 @@ class Investigations:
 
     async def describe(self, tenant: str, alert_id: str) -> tuple[str, str]:
         """(run id, execution status name) of the current run."""
-        desc = await self._describe(workflow_id_for(tenant, alert_id))
+        workflow_id = workflow_id_for(tenant, alert_id)
+        await self._check_owner(tenant, workflow_id)
+        desc = await self._describe(workflow_id)
         return desc.run_id, _STATUS_NAME.get(desc.status, "running") if desc.status else "running"
 
     async def cancel(self, tenant: str, alert_id: str) -> TaskSnapshot:
@@ -272,6 +338,7 @@ class Investigations:
     async def next_offset(self, tenant: str, alert_id: str) -> int:
         """The offset the next event will get (= number of events so far), by Query."""
         workflow_id = workflow_id_for(tenant, alert_id)
+        await self._check_owner(tenant, workflow_id)
         return await self._reads.run(("offset", workflow_id), lambda: self._offset(workflow_id))
 
     async def _offset(self, workflow_id: str) -> int:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from surveil.tenants import TENANT_PATTERN
+
 
 class AlertType(StrEnum):
     insider_trading = "insider_trading"
@@ -37,7 +39,7 @@ class Alert(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-    tenant: str = Field(default="demo", min_length=1, max_length=64)
+    tenant: str = Field(default="demo", min_length=1, max_length=64, pattern=TENANT_PATTERN)
     type: AlertType
     account: str = Field(min_length=1, max_length=64)
     instrument: str = Field(min_length=1, max_length=32)

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     agent_tls_ca: Path | None = None
     agent_client_cert: Path | None = None
     agent_client_key: Path | None = None
+    # The bearer token the worker presents and the agents require. Unset: none when the
+    # agents verify client certificates (mTLS), else one shared through SURVEIL_HOME
+    # (agents/agent_auth.py). Set it when the worker and the agents share no SURVEIL_HOME.
+    agent_token: SecretStr | None = None
 
     # API
     api_host: str = "127.0.0.1"

@@ -360,6 +360,19 @@ class Store:
         rows = self._rows(sql + " ORDER BY tenant", params)
         return Alert.model_validate(rows[0]) if rows else None
 
+    def first_alert_named(self, tenant: str, candidates: Sequence[str]) -> Alert | None:
+        """The first of `candidates` that is an alert id of `tenant`, in one query
+        (the A2A façade reads alert ids out of free text)."""
+        if not candidates:
+            return None
+        marks = ",".join("?" * len(candidates))
+        rows = self._rows(
+            f"SELECT * FROM alerts WHERE tenant = ? AND id IN ({marks})", [tenant, *candidates]
+        )
+        by_id = {row["id"]: row for row in rows}
+        first = next((c for c in candidates if c in by_id), None)
+        return Alert.model_validate(by_id[first]) if first is not None else None
+
     def list_alerts(self, tenant: str | None = None) -> list[Alert]:
         sql, params = "SELECT * FROM alerts", []
         if tenant is not None:

@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
     from surveil.models import Alert, Determination, Finding, Specialist
     from surveil.tasks import Answer, Question, TaskSnapshot, TaskState
+    from surveil.tenants import validate_tenant
     from workflows.admission import AdmissionTicket
     from workflows.snapshot import EventFold
 
@@ -118,7 +119,8 @@ _DISPOSITION = SearchAttributeKey.for_keyword("Disposition")
 
 
 def workflow_id_for(tenant: str, alert_id: str) -> str:
-    return f"alert-{tenant}-{alert_id}"
+    """Unambiguous because a tenant name has no `-` (surveil/tenants.py says why)."""
+    return f"alert-{validate_tenant(tenant)}-{alert_id}"
 
 
 class Progress(BaseModel):

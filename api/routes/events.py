@@ -123,16 +123,17 @@ async def stream_events(
     api_logging.bind(tenant=tenant, alert_id=alert_id, workflow_id=workflow_id)
 
     from_offset = 0 if resume_after is None else resume_after + 1
+    # Every viewer: the workflow must be this tenant's (one Describe per workflow and
+    # process, then remembered), whatever this process already follows.
+    await services.investigations.ensure_exists(tenant, alert_id)  # 404 if unknown or not yours
     channel = services.hub.channel(workflow_id)
     followed = channel is not None and from_offset <= channel.next_offset
     if followed:
-        # This process follows the stream already (so it exists), and the resume point
-        # is within what it has seen: no Query, however many viewers connect at once.
+        # This process follows the stream already, and the resume point is within
+        # what it has seen: no Query, however many viewers connect at once.
         next_offset = channel.next_offset
     elif resume_after is None:
-        # From the start: offset 0 is always valid, so only existence needs checking.
-        await services.investigations.ensure_exists(tenant, alert_id)  # 404 if unknown
-        next_offset = 0
+        next_offset = 0  # from the start: offset 0 is always valid
     else:
         next_offset = await services.investigations.next_offset(tenant, alert_id)  # 404 if unknown
     if from_offset > next_offset:

@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Investigate one alert in this process (no Temporal, no agent servers).",
     )
     parser.add_argument("alert_id", help="id of an imported alert (see `surveil data import`)")
+    parser.add_argument(
+        "--tenant", default=None,
+        help="the alert's tenant (required when several tenants hold this alert id)",
+    )  # fmt: skip
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
         "--json", action="store_true", help="print only the final determination as JSON"
@@ -38,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def investigate_command(args: argparse.Namespace) -> int:
+    from surveil.cli._alerts import AlertChoiceError, pick_alert
     from surveil.settings import get_settings
     from surveil.store import Store
 
@@ -50,15 +55,10 @@ def investigate_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    alert = store.get_alert(args.alert_id)
-    if alert is None:
-        known = [a.id for a in store.list_alerts()]
-        listed = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
-        print(
-            f"error: no alert {args.alert_id!r} in {settings.db_path}; "
-            f"known alerts: {listed or 'none'}",
-            file=sys.stderr,
-        )
+    try:
+        alert = pick_alert(store, args.alert_id, args.tenant)
+    except AlertChoiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json or args.events:
         return asyncio.run(_print_json(alert, store, events=args.events))

@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("alert_id", nargs="?")
     which.add_argument("--all", action="store_true", help="every alert in the store")
     which.add_argument("--from-csv", type=Path, metavar="FILE", help="every alert in FILE")
+    submit.add_argument(
+        "--tenant", default=None,
+        help="the alert's tenant (required when several tenants hold this alert id)",
+    )  # fmt: skip
     submit.add_argument("--wait", action="store_true", help="wait for the determination")
     submit.add_argument("--json", action="store_true", help="print the final snapshot as JSON")
     submit.set_defaults(func=run_submit)
@@ -57,15 +61,17 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _submit(args: argparse.Namespace) -> int:
+    from surveil.cli._alerts import AlertChoiceError, pick_alert
     from surveil.store import Store
     from workflows.client import connect, result_snapshot, start_investigation
 
     if args.all or args.from_csv:
         return await _submit_backlog(args)
-    alert = Store.open().get_alert(args.alert_id)
-    if alert is None:
+    try:
+        alert = pick_alert(Store.open(), args.alert_id, args.tenant)
+    except AlertChoiceError as exc:
         print(
-            f"surveil submit: no alert {args.alert_id!r} in the store "
+            f"surveil submit: {exc} "
             "(import data with `surveil data import DIR` or `surveil data demo`)",
             file=sys.stderr,
         )

@@ -9,11 +9,15 @@ import pytest
 from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
 from a2a.types import CancelTaskRequest, GetTaskRequest, SubscribeToTaskRequest
 from a2a.utils.errors import TaskNotFoundError
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 from api.auth import InvalidTokenConfig, Principal, StreamTokens, TokenRegistry, parse_tokens
 from surveil.cases import Role
+from surveil.models import Alert
 from surveil.settings import Settings
 from tests.api.conftest import TOKEN_B, bearer, fresh_alert, problem, read_sse, submit
+from workflows.client import connect, investigation_input
+from workflows.investigation import workflow_id_for
 
 
 async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
@@ -141,3 +145,55 @@ def test_api_processes_starting_together_agree_on_one_dev_token(tmp_path) -> Non
     assert len(tokens) == 1
     assert tokens == {(tmp_path / "dev-token").read_text().strip()}
     assert [p.name for p in tmp_path.iterdir()] == ["dev-token"]  # no candidate left behind
+
+
+async def test_a_workflow_whose_id_names_one_tenant_but_belongs_to_another_is_not_found(
+    stack, api, other, demo_alerts
+) -> None:
+    """Ids made before tenant names were validated could collide across tenants (issue
+    14): every read and action checks the run's Tenant, not just its id."""
+    settings = Settings(temporal_address=stack.temporal_address)
+    alert = Alert.model_validate({**fresh_alert(demo_alerts), "tenant": "demo"})
+    client = await connect(settings)
+    handle = await client.start_workflow(
+        "AlertInvestigationWorkflow", investigation_input(alert, settings),
+        id=workflow_id_for("other", alert.id),  # claimed under other's id, owned by demo
+        task_queue=settings.temporal_task_queue,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(SearchAttributeKey.for_keyword("Tenant"), "demo")]
+        ),
+    )  # fmt: skip
+    try:
+        base = f"/api/alerts/{alert.id}"
+        for method, path, body in [
+            ("GET", base, None),
+            ("GET", f"{base}/events", None),
+            ("GET", f"{base}/events?after=0", None),
+            ("POST", f"{base}/cancel", None),
+            ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
+            ("POST", f"{base}/retry", None),
+            ("POST", f"{base}/stream-token", None),
+        ]:
+            response = await other.request(method, path, json=body)
+            assert response.status_code == 404, (method, path, response.text)
+        rpc = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": alert.id}}
+        answer = await other.post("/a2a", json=rpc, headers={"A2A-Version": "1.0"})
+        assert answer.json()["error"]["code"] == -32001  # TaskNotFound
+        # Submitting that id as "other" does not attach to demo's run either.
+        taken = await other.post("/api/alerts", json={**fresh_alert(demo_alerts), "id": alert.id})
+        assert taken.status_code == 409, taken.text
+    finally:
+        await handle.terminate("test over")
+
+
+async def test_a_huge_text_message_is_answered_at_once_without_stalling_the_api(stack, api) -> None:
+    """Issue 14: the façade opened the store once per word of the text, on the event
+    loop (20 KB of words blocked every stream of the process for 10 s)."""
+    words = " ".join(f"W{i:06d}" for i in range(28_000))  # ~224 KB, under the body limit
+    rpc = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+        "messageId": "huge", "role": "ROLE_USER", "parts": [{"text": words}]}}}  # fmt: skip
+    started = time.monotonic()
+    answer = await api.post("/a2a", json=rpc, headers={"A2A-Version": "1.0"}, timeout=120)
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 200, answer.text
+    assert elapsed < 10, f"took {elapsed:.1f}s"  # before the fix: minutes

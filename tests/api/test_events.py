@@ -88,7 +88,8 @@ async def test_a_crowd_connecting_at_once_costs_one_describe_and_no_query(api, d
     assert [s.status for s in streams] == [200] * 40
     assert all(s.offsets == list(range(5)) for s in streams)
     assert await temporal_reads(api, "offset") == queries
-    assert 1 <= await temporal_reads(api, "describe") - describes <= 3  # coalesced
+    # Coalesced; none at all here, as this process started it and remembers its owner.
+    assert await temporal_reads(api, "describe") - describes <= 3
 
 
 async def test_connecting_to_an_unknown_alert_is_404(api) -> None:

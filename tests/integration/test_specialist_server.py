@@ -38,9 +38,11 @@ from agents.a2a_events import (
     state_of,
     task_events,
 )
+from agents.agent_auth import client_token
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Alert, Finding
 from surveil.processes import free_port, start_process, stop_process, wait_for_port
+from surveil.settings import Settings
 from tests.support.a2a_client import A2AConnections
 
 SURVEIL = [sys.executable, "-m", "surveil"]
@@ -141,9 +143,11 @@ def slow_wash(start_agent) -> Agent:
 
 
 @pytest.fixture
-async def connect() -> AsyncIterator:
-    """`await connect(agent, protocol)` -> (a2a Client, the methods it sent)."""
-    async with A2AConnections() as connections:
+async def connect(demo: Demo) -> AsyncIterator:
+    """`await connect(agent, protocol)` -> (a2a Client, the methods it sent), presenting
+    the agent token as the worker does."""
+    headers = {"Authorization": f"Bearer {worker_token(demo)}"}
+    async with A2AConnections(headers=headers) as connections:
         yield lambda agent, protocol: connections.open(agent.url, protocol)
 
 
@@ -202,7 +206,27 @@ def contiguous(seqs: list[int | None]) -> bool:
     return seqs == list(range(len(seqs)))
 
 
+def worker_token(demo: Demo) -> str:
+    token = client_token(Settings(home=demo.home))
+    assert token is not None
+    return token
+
+
 # -- tests -------------------------------------------------------------------------
+
+
+async def test_agent_refuses_calls_without_the_workers_token(insider: Agent, demo: Demo) -> None:
+    """Issue 14: with mTLS off, the specialists answered anyone."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "no-such-task"}}
+    async with httpx.AsyncClient(headers={"A2A-Version": "1.0"}) as http:
+        for presented in ({}, {"Authorization": "Bearer guess"}, {"Authorization": "guess"}):
+            refused = await http.post(f"{insider.url}/", json=call, headers=presented)
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["www-authenticate"] == "Bearer"
+        worker = {"Authorization": f"Bearer {worker_token(demo)}"}
+        admitted = await http.post(f"{insider.url}/", json=call, headers=worker)
+        assert admitted.json()["error"]["code"] == -32001  # in, and the task is unknown
+        assert (await http.get(f"{insider.url}/.well-known/agent-card.json")).status_code == 200
 
 
 async def test_card_describes_the_specialist_in_both_protocol_versions(
