@@ -99,8 +99,8 @@ async def _position(
     try:
         snapshot = await services.investigations.snapshot(tenant, alert_id)
     except InvestigationNotFound:
-        stored = Store.open(services.settings).get_alert(alert_id)
-        if stored is None or stored.tenant != tenant:
+        stored = Store.open(services.settings).get_alert(alert_id, tenant=tenant)
+        if stored is None:
             raise not_found("alert") from None
         return None, None
     return snapshot.run, snapshot.last_offset

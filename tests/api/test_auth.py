@@ -169,10 +169,13 @@ async def test_a_workflow_whose_id_names_one_tenant_but_belongs_to_another_is_no
             ("GET", base, None),
             ("GET", f"{base}/events", None),
             ("GET", f"{base}/events?after=0", None),
-            ("POST", f"{base}/cancel", None),
+            ("POST", f"{base}/cancel", {"reason": "not mine"}),
             ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
             ("POST", f"{base}/retry", None),
             ("POST", f"{base}/stream-token", None),
+            ("POST", f"{base}/assign", None),
+            ("POST", f"{base}/decision", {"verdict": "escalate", "comment": "not mine"}),
+            ("GET", f"{base}/report.html", None),
         ]:
             response = await other.request(method, path, json=body)
             assert response.status_code == 404, (method, path, response.text)
