@@ -18,6 +18,7 @@ import sys
 from langchain_core.language_models import BaseChatModel
 
 from agents.llm_guard import GuardedChatModel
+from agents.llm_rate_limit import SharedRateLimit
 from agents.offline_model import OFFLINE_MODEL_ID, OFFLINE_MODEL_LABEL, OfflineAnalystModel
 from surveil.settings import Settings, get_settings
 
@@ -33,6 +34,16 @@ def model_streams(settings: Settings) -> bool:
     return not _NON_STREAMING_MODELS.match(settings.llm_model)
 
 
+def shared_rate_limit(settings: Settings) -> SharedRateLimit | None:
+    if not (settings.llm_requests_per_minute or settings.llm_tokens_per_minute):
+        return None
+    return SharedRateLimit(
+        settings.llm_rate_limit_path or settings.home / "llm-rate-limit.db",
+        requests_per_minute=settings.llm_requests_per_minute,
+        tokens_per_minute=settings.llm_tokens_per_minute,
+    )
+
+
 def get_chat_model(settings: Settings | None = None) -> GuardedChatModel:
     settings = settings or get_settings()
     guard = {
@@ -41,6 +52,7 @@ def get_chat_model(settings: Settings | None = None) -> GuardedChatModel:
         "backoff_max_s": settings.llm_backoff_max_s,
         "prices": settings.llm_prices,
         "currency": settings.llm_price_currency,
+        "rate_limit": shared_rate_limit(settings),
     }
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
         offline = OfflineAnalystModel(token_delay_ms=settings.offline_token_delay_ms)

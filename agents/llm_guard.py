@@ -20,6 +20,9 @@ or the offline analyst model) and is what the graphs call. Per call:
   step announces the restart with a `step_start` carrying `data.restart = true`,
   which resets the step's text for every viewer (web/js/investigation-model.js,
   workflows/snapshot.py); the reply the node gets is the final attempt's alone.
+- With a shared rate limit (`SURVEIL_LLM_REQUESTS_PER_MINUTE`, `..._TOKENS_PER_MINUTE`;
+  agents/llm_rate_limit.py) each request first reserves its place, and the step shows
+  "waiting for the LLM: holding to the shared rate limit (...)" while it is held back.
 - After the call, one `step_progress` with `data.llm_usage` (surveil.usage.LLMUsage):
   tokens as the provider reported them (streamed usage included), requests, retries,
   restarts, seconds waited and, with a price table, cost.
@@ -48,6 +51,7 @@ from langgraph.config import get_config, get_stream_writer
 
 from agents.llm_errors import LLMSettingsError, LLMUnavailable, Transient, classify
 from agents.llm_metrics import record_call
+from agents.llm_rate_limit import SharedRateLimit, estimate_tokens
 from surveil.events import EventType, ProgressEvent
 from surveil.usage import USAGE_KEY, LLMPrice, LLMUsage, cost_of
 
@@ -67,6 +71,7 @@ class GuardedChatModel(BaseChatModel):
     backoff_max_s: float = 60.0
     prices: dict[str, LLMPrice] = {}
     currency: str = "USD"  # of the price table
+    rate_limit: SharedRateLimit | None = None  # shared by all processes (llm_rate_limit.py)
 
     @property
     def _llm_type(self) -> str:
@@ -83,9 +88,13 @@ class GuardedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = _Call(self)
+        call = _Call(self, messages)
         message_id = _message_id(run_manager)
         while True:
+            if self.rate_limit is not None:
+                while (hold := await asyncio.to_thread(self.rate_limit.reserve, call.estimate)) > 0:
+                    for pause in call.held(hold):
+                        await asyncio.sleep(pause)
             call.requests += 1
             chunks: list[ChatGenerationChunk] = []
             try:
@@ -113,9 +122,13 @@ class GuardedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        call = _Call(self)
+        call = _Call(self, messages)
         message_id = _message_id(run_manager)
         while True:
+            if self.rate_limit is not None:
+                while (hold := self.rate_limit.reserve(call.estimate)) > 0:
+                    for pause in call.held(hold):
+                        time.sleep(pause)
             call.requests += 1
             chunks: list[ChatGenerationChunk] = []
             try:
@@ -146,8 +159,9 @@ def _message_id(run_manager: Any) -> str:
 class _Call:
     """The bookkeeping of one guarded call: attempts, waits, usage, stream events."""
 
-    def __init__(self, model: GuardedChatModel) -> None:
+    def __init__(self, model: GuardedChatModel, messages: list[BaseMessage]) -> None:
         self.model = model
+        self.estimate = estimate_tokens(sum(len(str(m.content)) for m in messages))
         self.requests = 0
         self.retries = 0
         self.restarts = 0
@@ -187,6 +201,12 @@ class _Call:
             )
         yield from self._wait(delay, verdict.reason)
 
+    def held(self, delay: float) -> Iterator[float]:
+        """The pauses while the shared rate limit holds this call back."""
+        limit = self.model.rate_limit
+        assert limit is not None
+        yield from self._wait(delay, f"holding to the shared rate limit ({limit.describe})")
+
     def _delay(self, verdict: Transient) -> float:
         model = self.model
         if verdict.retry_after_s is not None:
@@ -211,7 +231,10 @@ class _Call:
     def succeeded(self, result: ChatResult, message_id: str) -> ChatResult:
         message = result.generations[0].message
         message.id = message_id  # the id the streamed chunks had: LangGraph dedupes on it
-        self._report_usage(getattr(message, "usage_metadata", None))
+        reported = getattr(message, "usage_metadata", None)
+        if self.model.rate_limit is not None and reported:
+            self.model.rate_limit.correct(int(reported.get("total_tokens", 0)) - self.estimate)
+        self._report_usage(reported)
         return result
 
     def _report_usage(self, reported: Any) -> None:

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     # "completion_per_1k": 0.0006}}; investigations then report a cost in its currency.
     llm_prices: dict[str, LLMPrice] = {}
     llm_price_currency: str = "USD"
+    # One rate limit across every process that calls the LLM (agents/llm_rate_limit.py),
+    # kept in a SQLite file beside the store (default: <home>/llm-rate-limit.db).
+    llm_requests_per_minute: int | None = None
+    llm_tokens_per_minute: int | None = None
+    llm_rate_limit_path: Path | None = None
 
     # Cases (people's decisions)
     four_eyes: bool = False  # escalations and overrides need a supervisor's approval

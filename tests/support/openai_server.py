@@ -16,6 +16,11 @@ against real HTTP:
   `"hang"` (nothing at all for `hang_s` seconds before the first byte) or
   `"disconnect"` (a few tokens of a streamed answer, then the connection drops).
 
+It can also enforce a provider-style limit, `requests_per_minute=N`: a request beyond N
+in the last 60 s gets 429 with Retry-After (the time until the oldest one ages out), and
+answer like the offline analyst model (`reply=None`: the narrative for the prompt's
+facts block), so a run through it decides and writes exactly like an offline run.
+
 `counts` is the server's own ledger: requests, rejections (429s), errors by status,
 answers completed, and the prompt/completion tokens it reported as usage — what a
 test compares the client's usage accounting with. Tokens are counted like the offline
@@ -81,17 +86,22 @@ class OpenAICompatibleServer:
     def __init__(
         self,
         *,
-        reply: str,
+        reply: str | None,
         api_key: str = "test-key",
         token_delay_s: float = 0.0,
         hang_s: float = 30.0,
         known_models: set[str] | None = None,
+        requests_per_minute: int | None = None,
+        limit_window_s: float = 60.0,
     ) -> None:
         self.reply = reply
         self.api_key = api_key
         self.token_delay_s = token_delay_s
         self.hang_s = hang_s
         self.known_models = known_models  # None: every model name is served
+        self.requests_per_minute = requests_per_minute  # per limit_window_s, really
+        self.limit_window_s = limit_window_s
+        self._recent: deque[float] = deque()  # accepted requests' times, for the limit
         self.requests: list[dict[str, Any]] = []
         self.counts = ServerCounts()
         self._faults: deque[tuple[str, str | None]] = deque()
@@ -139,9 +149,25 @@ class OpenAICompatibleServer:
             self._faults.clear()
             self._rate_limited_until = 0.0
 
+    def _over_limit(self) -> float | None:
+        """Seconds until a request would be within requests_per_minute, or None if it is."""
+        if self.requests_per_minute is None:
+            return None
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - self.limit_window_s:
+            self._recent.popleft()
+        if len(self._recent) < self.requests_per_minute:
+            self._recent.append(now)
+            return None
+        return self._recent[0] + self.limit_window_s - now
+
     def _next_fault(self, body: dict[str, Any]) -> str | None:
         with self._lock:
             if time.monotonic() < self._rate_limited_until:
+                return "429"
+            wait = self._over_limit()
+            if wait is not None:
+                self._retry_after_s = round(wait, 2)
                 return "429"
             if not self._faults:
                 return None
@@ -176,15 +202,16 @@ class OpenAICompatibleServer:
                 count_tokens(str(message.get("content") or ""))
                 for message in body.get("messages", [])
             )
+            reply = self.reply if self.reply is not None else _offline_reply(body)
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 return StreamingResponse(
                     self._chunks(
-                        body["model"], prompt_tokens, include_usage, fault == "disconnect"
+                        body["model"], reply, prompt_tokens, include_usage, fault == "disconnect"
                     ),
                     media_type="text/event-stream",
                 )
-            return self._completion(body["model"], prompt_tokens)
+            return self._completion(body["model"], reply, prompt_tokens)
 
         return app
 
@@ -198,8 +225,8 @@ class OpenAICompatibleServer:
         error = {"message": message, "type": _ERROR_TYPES.get(status, "error"), "code": None}
         return JSONResponse({"error": error}, status_code=status, headers=headers)
 
-    def _completion(self, model: str, prompt_tokens: int) -> dict[str, Any]:
-        usage = self._usage(prompt_tokens)
+    def _completion(self, model: str, reply: str, prompt_tokens: int) -> dict[str, Any]:
+        usage = self._usage(reply, prompt_tokens)
         self.counts.completed += 1
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -209,7 +236,7 @@ class OpenAICompatibleServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.reply},
+                    "message": {"role": "assistant", "content": reply},
                     "finish_reason": "stop",
                 }
             ],
@@ -217,7 +244,7 @@ class OpenAICompatibleServer:
         }
 
     async def _chunks(
-        self, model: str, prompt_tokens: int, include_usage: bool, disconnect: bool
+        self, model: str, reply: str, prompt_tokens: int, include_usage: bool, disconnect: bool
     ) -> AsyncIterator[str]:
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
 
@@ -233,7 +260,7 @@ class OpenAICompatibleServer:
             return f"data: {json.dumps(payload)}\n\n"
 
         yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
-        tokens = _TOKEN.findall(self.reply)
+        tokens = _TOKEN.findall(reply)
         for index, token in enumerate(tokens):
             if disconnect and index == min(3, len(tokens) - 1):
                 self.counts.disconnects += 1
@@ -243,12 +270,12 @@ class OpenAICompatibleServer:
             yield chunk([{"index": 0, "delta": {"content": token}, "finish_reason": None}])
         yield chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
         if include_usage:
-            yield chunk([], usage=self._usage(prompt_tokens))
+            yield chunk([], usage=self._usage(reply, prompt_tokens))
         self.counts.completed += 1
         yield "data: [DONE]\n\n"
 
-    def _usage(self, prompt_tokens: int) -> dict[str, int]:
-        completion_tokens = count_tokens(self.reply)
+    def _usage(self, reply: str, prompt_tokens: int) -> dict[str, int]:
+        completion_tokens = count_tokens(reply)
         self.counts.prompt_tokens += prompt_tokens
         self.counts.completion_tokens += completion_tokens
         return {
@@ -256,3 +283,18 @@ class OpenAICompatibleServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+
+
+def _offline_reply(body: dict[str, Any]) -> str:
+    """What the offline analyst model writes for this prompt (its facts block)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from agents.offline_model import write_narrative
+
+    messages = [
+        HumanMessage(content=str(m.get("content") or ""))
+        if m.get("role") == "user"
+        else SystemMessage(content=str(m.get("content") or ""))
+        for m in body.get("messages", [])
+    ]
+    return write_narrative(messages)
