@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -31,7 +33,8 @@ def import_command(args: argparse.Namespace) -> int:
     settings = get_settings()
     store = Store.open(settings)
     try:
-        report = store.import_dir(args.directory)
+        with _terminal_progress() as progress:
+            report = store.import_dir(args.directory, progress=progress)
     except ImportFailed as exc:
         print(f"import refused, nothing imported: {exc}", file=sys.stderr)
         return 2
@@ -39,6 +42,28 @@ def import_command(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(f"  {line}")
     return 0
+
+
+@contextmanager
+def _terminal_progress() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar per file on a terminal (stderr); nothing when piped or logged."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(name: str, done: int, size: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=size)
+            bar.update(tasks[name], completed=done)  # type: ignore[arg-type]
+
+        yield update
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,9 @@ def with_line(name: str, line: str) -> list[str]:
     return [*FILES[name], line]
 
 
+WINDOW = (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "home" / "surveil.db")
@@ -65,13 +69,93 @@ def test_import_loads_every_file_and_parses_lists_and_defaults(
     assert store.get_alert("A-1").tenant == "demo"  # type: ignore[union-attr]
 
 
-def test_reimporting_the_same_files_adds_no_rows(store: Store, tmp_path: Path) -> None:
+def test_reimporting_the_same_files_adds_no_rows_and_says_they_are_unchanged(
+    store: Store, tmp_path: Path
+) -> None:
     directory = write(tmp_path / "csv")
     store.import_dir(directory)
     before = store.counts()
     report = store.import_dir(directory)
     assert store.counts() == before
-    assert set(report.added.values()) == {0}
+    assert set(report.new.values()) == set(report.changed.values()) == {0}
+    assert report.unchanged == report.rows
+
+
+def test_counts_say_new_changed_and_unchanged(store: Store, tmp_path: Path) -> None:
+    store.import_dir(write(tmp_path / "first"))
+    trades = [*FILES["trades.csv"][:2],
+              "T2,O2,2024-03-01T15:03:00Z,ACC1,BO1,ACC2,BO2,ACME,sell,100,10.55,XNAS",
+              "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,100,10.5,XNAS"]  # fmt: skip
+    report = store.import_dir(write(tmp_path / "second", trades_csv=trades))
+    assert (report.new["trades.csv"], report.changed["trades.csv"],
+            report.unchanged["trades.csv"]) == (1, 1, 1)  # fmt: skip
+    assert "trades.csv: 3 rows (1 new, 1 changed, 1 unchanged)" in report.lines()
+    assert store.trades("ACME", *WINDOW)["price"].tolist() == [10.5, 10.55, 10.5]
+
+
+@pytest.mark.parametrize(
+    ("file", "bad_line", "message"),
+    [
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC9,BO9,ACC2,BO2,ACME,buy,5,10,XNAS",
+         "trades.csv:4:account: account 'ACC9' is in no accounts.csv row and not in the store"),
+        ("trades.csv", "T3,O3,2024-03-01T15:04:00Z,ACC1,BO1,GHOST,BO9,ACME,buy,5,10,XNAS",
+         "trades.csv:4:counterparty_account: account 'GHOST' is in no accounts.csv row"),
+        ("alerts.csv", "A-2,wash_trade,NOBODY,ACME,2024-03-01T14:45:00Z,2024-03-01T15:30:00Z,x",
+         "alerts.csv:3:account: account 'NOBODY' is in no accounts.csv row"),
+        ("alerts.csv", "A-2,wash_trade,ACC1,ZZZZ,2024-03-01T14:45:00Z,2024-03-01T15:30:00Z,x",
+         "alerts.csv:3:instrument: instrument 'ZZZZ' is in no bars.csv, trades.csv, "
+         "announcements.csv or instruments.csv row and not in the store"),
+    ],
+)  # fmt: skip
+def test_a_reference_that_resolves_nowhere_refuses_the_import(
+    store: Store, tmp_path: Path, file: str, bad_line: str, message: str
+) -> None:
+    directory = write(tmp_path / "csv", **{file.replace(".", "_"): with_line(file, bad_line)})
+    with pytest.raises(ImportFailed) as refused:
+        store.import_dir(directory)
+    assert str(refused.value).startswith(message)
+    assert store.is_empty()
+
+
+def test_a_reference_may_resolve_in_the_store(store: Store, tmp_path: Path) -> None:
+    store.import_dir(write(tmp_path / "first"))
+    only_trades = write(tmp_path / "second", accounts_csv=[FILES["accounts.csv"][0]])
+    assert store.import_dir(only_trades).unchanged["trades.csv"] == 2
+
+
+def test_a_key_repeated_with_different_values_is_refused_naming_both_lines(
+    store: Store, tmp_path: Path
+) -> None:
+    clash = with_line(
+        "trades.csv", "T1,O1,2024-03-01T15:00:00Z,ACC1,BO1,ACC2,BO2,ACME,buy,100,11,XNAS"
+    )
+    with pytest.raises(ImportFailed) as refused:
+        store.import_dir(write(tmp_path / "csv", trades_csv=clash))
+    assert str(refused.value).startswith(
+        "trades.csv:4:trade_id: duplicate key trade_id='T1' with different values on lines 2 and 4"
+    )
+    assert store.is_empty()
+    same = with_line("trades.csv", FILES["trades.csv"][1])  # an identical repeat is harmless
+    report = store.import_dir(write(tmp_path / "same", trades_csv=same))
+    assert report.rows["trades.csv"] == 3 and report.new["trades.csv"] == 2
+
+
+def test_a_file_that_is_not_utf8_names_line_and_column(store: Store, tmp_path: Path) -> None:
+    directory = write(tmp_path / "csv")
+    accounts = (directory / "accounts.csv").read_bytes().replace(b"Ben Hale", b"Ben H\xe9le")
+    (directory / "accounts.csv").write_bytes(accounts)
+    with pytest.raises(ImportFailed) as refused:
+        store.import_dir(directory)
+    assert str(refused.value).startswith("accounts.csv:3:name: not UTF-8 text (byte ")
+    assert "is 0xe9" in str(refused.value)
+
+
+def test_the_import_reports_progress_per_file(store: Store, tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    store.import_dir(write(tmp_path / "csv"), progress=lambda *step: seen.append(step))
+    last = {name: (done, size) for name, done, size in seen}
+    assert set(last) == set(FILES)
+    assert all(done == size > 0 for done, size in last.values())
 
 
 @pytest.mark.parametrize(
@@ -155,6 +239,6 @@ def test_cli_import_exits_non_zero_naming_the_bad_cell(
             "trades.csv:4:price: expected a positive number, got 'abc'" in capsys.readouterr().err
         )
         assert main(["data", "import", str(write(tmp_path / "good"))]) == 0
-        assert "trades.csv: 2 rows (2 new, 0 updated)" in capsys.readouterr().out
+        assert "trades.csv: 2 rows (2 new, 0 changed, 0 unchanged)" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
