@@ -2,8 +2,16 @@
 them), `csv_import` (the streamed, checked, all-or-nothing import) and `queries` (the
 `Store` and its reads)."""
 
-from surveil.store.csv_import import ImportFailed, ImportReport
+from surveil.store.csv_import import ImportFailed, ImportReport, parse_csv
 from surveil.store.queries import Store
 from surveil.store.schema import TABLES, TIMESTAMP_FORMAT, to_db_time
 
-__all__ = ["TABLES", "TIMESTAMP_FORMAT", "ImportFailed", "ImportReport", "Store", "to_db_time"]
+__all__ = [
+    "TABLES",
+    "TIMESTAMP_FORMAT",
+    "ImportFailed",
+    "ImportReport",
+    "Store",
+    "parse_csv",
+    "to_db_time",
+]

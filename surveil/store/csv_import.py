@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from surveil.store.schema import (
     EXPECTED,
@@ -138,8 +138,8 @@ def _stage_file(
     count = 0
     try:
         with path.open("rb") as raw, io.TextIOWrapper(raw, "utf-8-sig", newline="") as text:
-            for line, values in _rows(text, path.name, spec):
-                batch.append([*values, line])
+            for line, row in _rows(text, path.name, spec):
+                batch.append([*(db_value(getattr(row, c)) for c in spec.columns), line])
                 count += 1
                 if len(batch) >= BATCH_ROWS:
                     conn.executemany(insert, batch)
@@ -154,8 +154,20 @@ def _stage_file(
     return count
 
 
-def _rows(handle: io.TextIOWrapper, name: str, spec: Table) -> Iterator[tuple[int, list[Any]]]:
-    """(line, stored values) for each row, validated; ImportFailed at the first bad cell."""
+def parse_csv(path: Path, spec: Table) -> list[BaseModel]:
+    """Every row of one small CSV file, validated (`surveil submit --from-csv`); the import
+    itself streams instead. ImportFailed at the first bad cell, as the import words it."""
+    if not path.is_file():
+        raise ImportFailed(f"{path.name}: file not found in {path.parent}")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return [row for _, row in _rows(handle, path.name, spec)]  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        raise ImportFailed(_not_utf8(path)) from None
+
+
+def _rows(handle: io.TextIOWrapper, name: str, spec: Table) -> Iterator[tuple[int, BaseModel]]:
+    """(line, validated row) for each row; ImportFailed at the first bad cell."""
     reader = csv.DictReader(handle)
     header = [column.strip() for column in reader.fieldnames or []]
     missing = [c for c in spec.required if c not in header]
@@ -184,7 +196,7 @@ def _rows(handle: io.TextIOWrapper, name: str, spec: Table) -> Iterator[tuple[in
         except ValidationError as exc:
             column, message = _describe(exc.errors()[0], cells)
             raise ImportFailed(f"{name}:{reader.line_num}:{column}: {message}") from None
-        yield reader.line_num, [db_value(getattr(row, c)) for c in spec.columns]
+        yield reader.line_num, row
 
 
 def _describe(error: Any, raw: dict[str, str]) -> tuple[str, str]:

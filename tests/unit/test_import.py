@@ -9,7 +9,7 @@ import pytest
 
 from surveil.cli import main
 from surveil.settings import get_settings
-from surveil.store import ImportFailed, Store
+from surveil.store import TABLES, ImportFailed, Store, parse_csv
 
 FILES = {
     "accounts.csv": [
@@ -242,3 +242,14 @@ def test_cli_import_exits_non_zero_naming_the_bad_cell(
         assert "trades.csv: 2 rows (2 new, 0 changed, 0 unchanged)" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_parse_csv_validates_a_small_file_as_the_import_would(tmp_path: Path) -> None:
+    spec = next(table for table in TABLES if table.file == "alerts.csv")
+    directory = write(tmp_path / "csv")
+    (row,) = parse_csv(directory / "alerts.csv", spec)
+    assert row.id == "A-1"  # type: ignore[attr-defined]
+    bad = with_line("alerts.csv", "A-2,spoofing,ACC1,ACME,2024-03-01T14:45:00Z,2024-03-02,x")
+    write(tmp_path / "bad", alerts_csv=bad)
+    with pytest.raises(ImportFailed, match=r"^alerts\.csv:3:type: expected one of"):
+        parse_csv(tmp_path / "bad" / "alerts.csv", spec)
