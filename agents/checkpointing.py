@@ -18,6 +18,7 @@ STATE_TYPES: tuple[type, ...] = (
     models.Determination,
     models.Disposition,
     models.Evidence,
+    models.EvidenceState,
     models.Finding,
     models.Side,
     models.Specialist,
