@@ -66,6 +66,8 @@ class GraphRun:
         self.agent = agent
         self.thread_id = thread_id or uuid.uuid4().hex
         self.config = merge_configs(config, {"configurable": {"thread_id": self.thread_id}})
+        if (tenant := _tenant_of(input_or_command)) is not None:  # for the LLM metrics' label
+            self.config = merge_configs(self.config, {"metadata": {"tenant": tenant}})
         self.values: dict[str, Any] = {}
         self.question: dict[str, Any] | None = None
         self._started = False
@@ -152,3 +154,10 @@ class GraphRun:
         if snapshot.values:
             self.values = dict(snapshot.values)
         return next((task.name for task in snapshot.tasks if task.interrupts), None)
+
+
+def _tenant_of(graph_input: Any) -> str | None:
+    """The tenant of the alert a graph input carries (a resume carries none)."""
+    alert = graph_input.get("alert") if isinstance(graph_input, Mapping) else None
+    tenant = alert.get("tenant") if isinstance(alert, Mapping) else getattr(alert, "tenant", None)
+    return str(tenant) if tenant else None

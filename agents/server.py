@@ -15,9 +15,10 @@ from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore
 from a2a.types import AgentCard
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agents.a2a_executor import GraphFactory, SpecialistExecutor, SpecialistRequests
@@ -90,6 +91,10 @@ def build_app(
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "agent": spec.agent})
 
+    async def metrics(request: Request) -> Response:
+        # This process's LLM counters (agents/llm_metrics.py), by model and tenant.
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -99,6 +104,7 @@ def build_app(
         *create_agent_card_routes(card),
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     token = server_token(settings)

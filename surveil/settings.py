@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     llm_requests_per_minute: int | None = None
     llm_tokens_per_minute: int | None = None
     llm_rate_limit_path: Path | None = None
+    # The worker's Prometheus endpoint (LLM counters of triage and synthesis); None: off.
+    # The agents serve theirs at /metrics, the API at /metrics.
+    worker_metrics_port: int | None = None
+    worker_metrics_host: str = "127.0.0.1"
 
     # Cases (people's decisions)
     four_eyes: bool = False  # escalations and overrides need a supervisor's approval

@@ -7,6 +7,7 @@ import logging
 import signal
 from datetime import timedelta
 
+from prometheus_client import start_http_server
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -46,6 +47,9 @@ async def run_worker(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     client = await connect(settings)
     worker = build_worker(client, settings)
+    if settings.worker_metrics_port:
+        # The LLM counters of triage and synthesis (agents/llm_metrics.py) for Prometheus.
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

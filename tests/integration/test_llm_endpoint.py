@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
+from agents.agent_auth import client_token
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Alert, Determination
+from surveil.settings import Settings
 from surveil.store import Store
 from surveil.tasks import TaskSnapshot
 from tests.support.investigations import client_for, duplicated_relays, terminal
@@ -97,7 +100,15 @@ async def test_usage_per_investigation_matches_the_servers_count(
         llm.counts.completion_tokens - before[1],
     )
     by_agent = {agent.agent: agent.usage for agent in snapshot.agents}
-    assert by_agent["wash_trade"] is not None and by_agent["wash_trade"].requests == 1
+    wash = by_agent["wash_trade"]
+    assert wash is not None and wash.requests == 1
+    # The wash-trade agent's Prometheus counters, by model and tenant, say the same.
+    tenant = snapshot.alert.tenant
+    token = client_token(Settings(_env_file=None, home=llm_stack.home))
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+        text = (await http.get(f"http://127.0.0.1:{llm_stack.wash_port}/metrics")).text
+    labels = f'kind="completion",model="gpt-4o-mini",tenant="{tenant}"'
+    assert f"surveil_llm_tokens_total{{{labels}}} {float(wash.completion_tokens)}" in text
 
 
 async def test_rate_limit_mid_investigation_is_ridden_out_with_the_same_determination(
