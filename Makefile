@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB_VENDOR_STAMP := web/vendor/.installed
 RUNS ?= 3
 
-.PHONY: install run test lint unit e2e reliability load bench clean browser
+.PHONY: install run test lint unit e2e reliability load bench backlog clean browser
 
 install: $(STAMP) $(WEB_VENDOR_STAMP)
 
@@ -51,6 +51,10 @@ load: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+# A backlog at once through the per-tenant cap and the shared LLM limit (BACKLOG_ALERTS=500).
+backlog: install
+	$(BIN)/python -m benchmarks.backlog
 
 clean:
 	rm -rf $(VENV) web/node_modules web/vendor .surveil
