@@ -94,9 +94,16 @@ _STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
 DEFAULT_MAX_HISTORY_EVENTS = 8_000  # continue-as-new well before the 10,240 warning
 
 _LLM_STEP = {
-    "start_to_close_timeout": timedelta(minutes=10),
+    # Room for SURVEIL_LLM_MAX_WAIT_S (default 15 min) of riding out the endpoint.
+    "start_to_close_timeout": timedelta(minutes=20),
     "heartbeat_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
+    "retry_policy": RetryPolicy(
+        maximum_attempts=3,
+        initial_interval=timedelta(seconds=1),
+        # agents/llm_errors.py: the endpoint refused for good (a setting to fix), or stayed
+        # down for the whole wait budget; another attempt would only repeat that.
+        non_retryable_error_types=["LLMSettingsError", "LLMUnavailable"],
+    ),
 }
 _SPECIALIST = {
     "start_to_close_timeout": timedelta(minutes=30),

@@ -155,7 +155,7 @@ async def test_a_dropped_stream_restarts_that_step_cleanly(
 async def test_a_rejected_key_fails_within_seconds_naming_openai_api_key(
     llm_stack: Stack, llm: OpenAICompatibleServer
 ) -> None:
-    key = llm.api_key
+    key, refused = llm.api_key, llm.counts.errors[401]
     llm.api_key = "revoked"
     try:
         items, _ = await investigate(llm_stack)
@@ -166,3 +166,4 @@ async def test_a_rejected_key_fails_within_seconds_naming_openai_api_key(
     assert "OPENAI_API_KEY" in final.data["error"]
     elapsed = final.timestamp - items[0][1].timestamp
     assert elapsed < timedelta(seconds=15)
+    assert llm.counts.errors[401] == refused + 1  # asked once: a retry would be refused too
