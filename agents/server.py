@@ -26,6 +26,8 @@ from agents.agent_auth import RequireAgentToken, server_token
 from surveil.settings import Settings, get_settings
 
 RPC_PATH = "/"
+# A card changes only with a deployment: cached five minutes, then a 304 on its ETag.
+CARD_CACHE_CONTROL = "public, max-age=300"
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def build_app(
         await handler.aclose()  # no task left pending when the loop stops
 
     routes = [
-        *create_agent_card_routes(card),
+        *create_agent_card_routes(card, cache_control=CARD_CACHE_CONTROL),
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

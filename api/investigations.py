@@ -60,6 +60,7 @@ INSTRUMENT = SearchAttributeKey.for_keyword("Instrument")
 DISPOSITION = SearchAttributeKey.for_keyword("Disposition")
 
 WORKFLOW_TYPE = "AlertInvestigationWorkflow"
+A2A_MESSAGE_MEMO = "a2a_message"
 
 
 class TemporalUnavailable(Exception):
@@ -177,7 +178,9 @@ class Investigations:
 
     # -- one investigation ---------------------------------------------------
 
-    async def start(self, alert: Alert) -> Started:
+    async def start(self, alert: Alert, *, a2a_message: dict[str, Any] | None = None) -> Started:
+        """`a2a_message`: the A2A message that asked for it, kept in the workflow's memo
+        for the task's history (api/a2a_mapping.py)."""
         client = await self.client()
         workflow_id = workflow_id_for(alert.tenant, alert.id)
         attributes = TypedSearchAttributes([
@@ -197,6 +200,7 @@ class Investigations:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
+                memo={A2A_MESSAGE_MEMO: a2a_message} if a2a_message else None,
             )
         except WorkflowAlreadyStartedError as exc:  # it ran and closed: same investigation
             await self._attachable(alert.tenant, workflow_id)
@@ -276,6 +280,21 @@ class Investigations:
             return await handle.query(wf.SNAPSHOT_QUERY, result_type=TaskSnapshot)
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
+
+    async def a2a_message(self, tenant: str, alert_id: str) -> dict[str, Any] | None:
+        """The A2A message that started the investigation (None: started otherwise)."""
+        workflow_id = workflow_id_for(tenant, alert_id)
+        await self._check_owner(tenant, workflow_id)
+        description = await self._reads.run(
+            ("describe", workflow_id), lambda: self._describe(workflow_id)
+        )
+        try:
+            memo = await description.memo()
+        except Exception as exc:  # an undecodable memo costs the history its first message
+            log.warning("memo of %s unreadable: %s", workflow_id, exc)
+            return None
+        sent = memo.get(A2A_MESSAGE_MEMO)
+        return sent if isinstance(sent, dict) else None
 
     async def ensure_exists(self, tenant: str, alert_id: str) -> None:
         """InvestigationNotFound unless the workflow exists and is this tenant's. A
@@ -373,18 +392,11 @@ class Investigations:
         page_size: int,
         page_token: str | None,
     ) -> Listing:
-        # Every value is an enum member or the tenant from a validated token, never raw input.
-        clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", f"Tenant = {_quote(tenant)}"]
-        if status is not None:
-            clauses.append(f"ExecutionStatus = '{_EXECUTION_STATUS[status]}'")
-        if alert_type is not None:
-            clauses.append(f"AlertType = {_quote(alert_type.value)}")
-        if disposition is not None:
-            clauses.append(f"Disposition = {_quote(disposition.value)}")
+        query = _list_query(tenant, status, alert_type, disposition)
         token = self.page_tokens.unwrap(tenant, page_token) if page_token else None
         client = await self.client()
         iterator = client.list_workflows(
-            " AND ".join(clauses),  # newest first is the default order (and SQLite has no ORDER BY)
+            query,  # newest first is the default order (and SQLite has no ORDER BY)
             page_size=page_size,
             next_page_token=token,
         )
@@ -399,9 +411,14 @@ class Investigations:
         items = []
         for execution in iterator.current_page or []:
             attrs = execution.typed_search_attributes
+            status_name = (
+                _STATUS_NAME.get(execution.status, "running") if execution.status else "running"
+            )
+            if status_name == "completed" and attrs.get(DISPOSITION) is None:
+                status_name = "canceled"  # a canceled investigation completes its execution
             items.append({
                 "id": execution.id.removeprefix(prefix),
-                "status": _STATUS_NAME.get(execution.status, "running") if execution.status else "running",
+                "status": status_name,
                 "type": attrs.get(ALERT_TYPE),
                 "account": attrs.get(ACCOUNT),
                 "instrument": attrs.get(INSTRUMENT),
@@ -411,6 +428,52 @@ class Investigations:
             })  # fmt: skip
         next_token = iterator.next_page_token
         return Listing(items, self.page_tokens.wrap(tenant, next_token) if next_token else None)
+
+    async def count(
+        self,
+        tenant: str,
+        *,
+        status: ListStatus | None,
+        alert_type: AlertType | None = None,
+        disposition: Disposition | None = None,
+    ) -> int:
+        """How many investigations `list` would page through, all pages together."""
+        client = await self.client()
+        try:
+            counted = await client.count_workflows(
+                _list_query(tenant, status, alert_type, disposition)
+            )
+        except RPCError as exc:
+            raise translate_rpc_error(exc) from exc
+        return counted.count
+
+
+# A canceled investigation completes its execution (only failures fail it), and only a
+# completed one has a Disposition: so "canceled" and "completed" tell them apart by it.
+_STATUS_CLAUSE = {
+    **{status: f"ExecutionStatus = '{name}'" for status, name in _EXECUTION_STATUS.items()},
+    ListStatus.completed: "ExecutionStatus = 'Completed' AND Disposition IS NOT NULL",
+    ListStatus.canceled: (
+        "(ExecutionStatus = 'Canceled' OR (ExecutionStatus = 'Completed' AND Disposition IS NULL))"
+    ),
+}
+
+
+def _list_query(
+    tenant: str,
+    status: ListStatus | None,
+    alert_type: AlertType | None,
+    disposition: Disposition | None,
+) -> str:
+    # Every value is an enum member or the tenant from a validated token, never raw input.
+    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", f"Tenant = {_quote(tenant)}"]
+    if status is not None:
+        clauses.append(_STATUS_CLAUSE[status])
+    if alert_type is not None:
+        clauses.append(f"AlertType = {_quote(alert_type.value)}")
+    if disposition is not None:
+        clauses.append(f"Disposition = {_quote(disposition.value)}")
+    return " AND ".join(clauses)
 
 
 def translate_rpc_error(exc: RPCError) -> Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -13,6 +15,7 @@ from a2a.types import (
     CancelTaskRequest,
     GetTaskRequest,
     Message,
+    Part,
     Role,
     SendMessageRequest,
     StreamResponse,
@@ -22,16 +25,25 @@ from a2a.types import (
 from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
 
 from tests.api.conftest import TOKEN_A, bearer, fresh_alert
-from tests.support.a2a_client import A2AConnections
+from tests.support.a2a_client import A2AConnections, SseIds
 
 PROTOCOLS = ["1.0", "0.3"]
 
 
 @pytest.fixture
 async def connect(stack) -> AsyncIterator:
-    """`await connect(protocol)` -> (a2a Client of the API's façade, the methods it sent)."""
+    """`await connect(protocol[, transport])` -> (a2a Client of the API's façade, the
+    methods it sent)."""
     async with A2AConnections(headers=bearer(TOKEN_A)) as connections:
-        yield lambda protocol: connections.open(stack.api_url(), protocol)
+        yield lambda protocol, transport=None: connections.open(
+            stack.api_url(), protocol, transport
+        )
+
+
+def rpc(method: str, params: dict, version: str = "1.0") -> tuple[dict, dict]:
+    """(JSON-RPC body, headers) of one raw call, as a generic client sends it."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    return body, {**bearer(TOKEN_A), "A2A-Version": version}
 
 
 def alert_message(alert: dict) -> Message:
@@ -45,14 +57,18 @@ class Seen:
     offsets: list[int] = field(default_factory=list)
     states: list[int] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
+    message_ids: list[str] = field(default_factory=list)
     task_id: str = ""
 
     def take(self, response: StreamResponse) -> None:
         if response.HasField("task"):
             self.task_id = response.task.id
         elif response.HasField("status_update"):
-            self.offsets.append(int(response.status_update.metadata["offset"]))
+            offset = response.status_update.metadata["offset"]
+            assert isinstance(offset, str) and offset.isdigit(), offset  # never 30.0
+            self.offsets.append(int(offset))
             self.states.append(response.status_update.status.state)
+            self.message_ids.append(response.status_update.status.message.message_id)
         elif response.HasField("artifact_update"):
             self.artifacts.append(response.artifact_update.artifact.name)
 
@@ -70,7 +86,10 @@ async def test_agent_card_advertises_streaming_and_the_investigate_skill(stack) 
 async def test_streaming_send_then_resubscribe_after_a_drop_loses_nothing(
     connect, demo_alerts, protocol
 ) -> None:
-    client, recorded = await connect(protocol)
+    """The official client drops a stream, then resumes with Last-Event-ID set to the
+    last SSE `id:` it received: no gap, no repeat (issue 14)."""
+    sse = SseIds()
+    client, recorded = await connect(protocol, sse)
     alert = fresh_alert(demo_alerts)
     first = Seen()
     async for response in client.send_message(SendMessageRequest(message=alert_message(alert))):
@@ -79,13 +98,19 @@ async def test_streaming_send_then_resubscribe_after_a_drop_loses_nothing(
             break  # the connection drops
     assert first.task_id == alert["id"]
     assert first.offsets == list(range(15))
+    # Each status update's frame carried its offset as the SSE id (the transport may
+    # have read a few frames past the 15th before the drop: those were never delivered).
+    assert sse.ids[:15] == [str(o) for o in first.offsets]
+    last_id_seen = sse.ids[len(first.offsets) - 1]
 
     resumed = Seen()
-    context = ClientCallContext(service_parameters={"Last-Event-ID": str(first.offsets[-1])})
+    context = ClientCallContext(service_parameters={"Last-Event-ID": last_id_seen})
     async for response in client.subscribe(SubscribeToTaskRequest(id=alert["id"]), context=context):
         resumed.take(response)
     offsets = first.offsets + resumed.offsets
     assert offsets == list(range(len(offsets)))
+    message_ids = first.message_ids + resumed.message_ids
+    assert message_ids == [f"{alert['id']}-{o}" for o in offsets]  # unique, from the offset
     assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
     assert "determination" in resumed.artifacts
 
@@ -120,7 +145,7 @@ async def test_cancel_and_its_errors(connect, demo_alerts, protocol) -> None:
         await client.get_task(GetTaskRequest(id="NO-SUCH-TASK"))
 
 
-async def test_text_naming_a_stored_alert_starts_it_and_nonsense_is_invalid_params(
+async def test_text_naming_a_stored_alert_starts_it_and_hello_gets_a_useful_answer(
     stack, demo_alerts
 ) -> None:
     rpc = f"{stack.api_url()}/a2a"
@@ -132,11 +157,117 @@ async def test_text_naming_a_stored_alert_starts_it_and_nonsense_is_invalid_para
         sent = (await http.post(rpc, json=body, headers=headers)).json()
         assert sent["result"]["task"]["id"] == stored["id"]
         body["params"]["message"]["parts"] = [{"text": "hello"}]
-        invalid = (await http.post(rpc, json=body, headers=headers)).json()
-        assert invalid["error"]["code"] == -32602
+        hello = (await http.post(rpc, json=body, headers=headers)).json()
+        reply = hello["result"]["message"]  # a Message, not -32602 (issue 14)
+        assert reply["role"] == "ROLE_AGENT" and "data part" in reply["parts"][0]["text"]
         garbage = await http.post(rpc, content=b"{nope", headers=headers)
         assert garbage.json()["error"]["code"] == -32700
         bad_resume = {"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": "NOPE"}}
         assert (await http.post(rpc, json=bad_resume, headers=headers)).json()["error"][
             "code"
         ] == -32001
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_message_naming_no_alert_is_answered_with_a_message(connect, protocol) -> None:
+    client, _ = await connect(protocol)
+    hello = Message(message_id="hi-1", role=Role.ROLE_USER, parts=[Part(text="hello")])
+    answers = [r async for r in client.send_message(SendMessageRequest(message=hello))]
+    assert [r.WhichOneof("payload") for r in answers] == ["message"]
+    assert "stored alert id" in answers[0].message.parts[0].text
+
+
+async def test_conformance_details_of_the_jsonrpc_endpoint(stack, api, demo_alerts) -> None:
+    """Issue 14: /a2a/ answered 405; a file part answered -32602; the card had no
+    caching headers; Last-Event-ID "0.0" was refused."""
+    alert = fresh_alert(demo_alerts)
+    body, headers = rpc("SendMessage", {"message": {
+        "messageId": f"m-{alert['id']}", "role": "ROLE_USER", "parts": [{"data": alert}]}})  # fmt: skip
+    sent = await api.post("/a2a/", json=body, headers=headers)  # trailing slash
+    assert sent.json()["result"]["task"]["id"] == alert["id"], sent.text
+
+    image = {"raw": "iVBORw0KGgo=", "mediaType": "image/png", "filename": "chart.png"}
+    body, headers = rpc("SendMessage", {"message": {
+        "messageId": "img", "role": "ROLE_USER", "parts": [image]}})  # fmt: skip
+    refused = (await api.post("/a2a", json=body, headers=headers)).json()
+    assert refused["error"]["code"] == -32005, refused  # ContentTypeNotSupported
+
+    card = await api.get("/.well-known/agent-card.json")
+    assert card.headers["cache-control"] == "public, max-age=300" and card.headers["etag"]
+    again = await api.get(
+        "/.well-known/agent-card.json", headers={"If-None-Match": card.headers["etag"]}
+    )
+    assert again.status_code == 304
+
+    body, headers = rpc("SubscribeToTask", {"id": alert["id"]})
+    async with api.stream("POST", "/a2a", json=body,
+                          headers={**headers, "Last-Event-ID": "0.0"}) as resumed:  # fmt: skip
+        assert resumed.headers["content-type"].startswith("text/event-stream")
+        lines = []
+        async for line in resumed.aiter_lines():
+            lines.append(line)
+            if line.startswith("id:"):
+                break
+    assert lines[-1] == "id: 1", lines  # a float-looking id resumes after 0
+
+
+async def test_an_alert_data_part_is_validated_like_post_api_alerts(api, demo_alerts) -> None:
+    alert = {**fresh_alert(demo_alerts), "window_end": "2020-01-01T00:00:00Z"}
+    body, headers = rpc("SendMessage", {"message": {
+        "messageId": "bad-window", "role": "ROLE_USER", "parts": [{"data": alert}]}})  # fmt: skip
+    invalid = (await api.post("/a2a", json=body, headers=headers)).json()
+    assert invalid["error"]["code"] == -32602 and "window_end" in invalid["error"]["message"]
+    # Without an id, the messageId is the idempotency key: a resent message attaches.
+    no_id = {k: v for k, v in fresh_alert(demo_alerts).items() if k != "id"}
+    body, headers = rpc("SendMessage", {"message": {
+        "messageId": f"resend-{uuid.uuid4().hex}", "role": "ROLE_USER",
+        "parts": [{"data": no_id}]}})  # fmt: skip
+    first = (await api.post("/a2a", json=body, headers=headers)).json()["result"]["task"]
+    second = (await api.post("/a2a", json=body, headers=headers)).json()["result"]["task"]
+    assert first["id"] == second["id"] and first["id"].startswith("idem-")
+    await api.post(f"/api/alerts/{first['id']}/cancel", json={"reason": "test over"})
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_history_holds_the_users_message_and_honours_history_length(
+    connect, demo_alerts, protocol
+) -> None:
+    client, _ = await connect(protocol)
+    alert = fresh_alert(demo_alerts, "insider_trading")
+    message = alert_message(alert)
+    await client.send_message(SendMessageRequest(message=message)).__anext__()
+    task = await client.get_task(GetTaskRequest(id=alert["id"]))
+    assert [m.message_id for m in task.history] == [message.message_id]
+    assert task.history[0].role == Role.ROLE_USER
+    assert get_data_parts(task.history[0].parts)[0]["alert"]["id"] == alert["id"]
+    if protocol == "1.0":  # a2a-sdk's 0.3 adapter reads historyLength 0 as "not given"
+        none = await client.get_task(GetTaskRequest(id=alert["id"], history_length=0))
+        assert list(none.history) == []
+    await client.cancel_task(CancelTaskRequest(id=alert["id"]))
+
+
+async def test_list_tasks_shows_canceled_tasks_and_counts_them_all(api, demo_alerts) -> None:
+    """Issue 14: canceled tasks were listed as COMPLETED; totalSize counted the page."""
+    alert = fresh_alert(demo_alerts, "insider_trading")
+    body, headers = rpc("SendMessage", {"message": {
+        "messageId": f"m-{alert['id']}", "role": "ROLE_USER", "parts": [{"data": alert}]}})  # fmt: skip
+    await api.post("/a2a", json=body, headers=headers)
+    body, headers = rpc("CancelTask", {"id": alert["id"]})
+    canceled = (await api.post("/a2a", json=body, headers=headers)).json()["result"]
+    assert canceled["status"]["state"] == "TASK_STATE_CANCELED"
+
+    body, headers = rpc("ListTasks", {"status": "TASK_STATE_CANCELED", "pageSize": 200})
+    for _ in range(100):  # visibility is eventually consistent: wait for the close to show
+        listed = (await api.post("/a2a", json=body, headers=headers)).json()["result"]
+        if alert["id"] in [t["id"] for t in listed.get("tasks", [])]:
+            break
+        await asyncio.sleep(0.1)
+    states = {t["status"]["state"] for t in listed["tasks"]}
+    assert alert["id"] in [t["id"] for t in listed["tasks"]] and states == {"TASK_STATE_CANCELED"}
+    rest = (await api.get("/api/alerts", params={"status": "canceled", "page_size": 200})).json()
+    assert alert["id"] in [i["id"] for i in rest["items"]]
+    assert {i["status"] for i in rest["items"]} == {"canceled"}
+
+    body, headers = rpc("ListTasks", {"pageSize": 1})
+    page = (await api.post("/a2a", json=body, headers=headers)).json()["result"]
+    assert len(page["tasks"]) == 1 and page["totalSize"] > 1  # the total, not the page

@@ -4,6 +4,7 @@ which version was spoken (the JSON-RPC method names differ between 1.0 and 0.3).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -34,6 +35,44 @@ def speaking(card: AgentCard, protocol: str) -> AgentCard:
     return chosen
 
 
+class _IdTee(httpx.AsyncByteStream):
+    """An SSE response body passed through unchanged, recording each `id:` line."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, ids: list[str]) -> None:
+        self.inner = inner
+        self.ids = ids
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        pending = b""
+        async for chunk in self.inner:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            self.ids += [ln[3:].strip().decode() for ln in lines if ln.startswith(b"id:")]
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class SseIds(httpx.AsyncBaseTransport):
+    """httpx transport recording the SSE `id:` lines of every stream, in order: what a
+    generic SSE client would keep as its last event id."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.ids: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            response.stream = _IdTee(response.stream, self.ids)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class A2AConnections:
     """Opens clients that speak one protocol version; closes them all on exit."""
 
@@ -41,12 +80,15 @@ class A2AConnections:
         self._headers = headers
         self._opened: list[tuple[Client, httpx.AsyncClient]] = []
 
-    async def open(self, url: str, protocol: str) -> tuple[Client, Recorded]:
+    async def open(
+        self, url: str, protocol: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> tuple[Client, Recorded]:
         """A client of the agent at `url` speaking `protocol`, and the methods it sends."""
         recorded = Recorded()
         http = httpx.AsyncClient(
-            headers=self._headers, timeout=60, event_hooks={"request": [recorded]}
-        )
+            headers=self._headers, timeout=60, event_hooks={"request": [recorded]},
+            transport=transport,
+        )  # fmt: skip
         card = await A2ACardResolver(http, url).get_agent_card()
         client = ClientFactory(ClientConfig(httpx_client=http)).create(speaking(card, protocol))
         self._opened.append((client, http))
