@@ -3,14 +3,15 @@
 # `surveil data ...`. Configuration comes from the environment only: no secret is
 # baked in (and .dockerignore keeps .env out of the build context).
 
-# The charting library the web UI serves itself (web/package.json), fetched in a
+# The charting library and Swagger UI the web UI serves itself (web/package.json), fetched in a
 # throw-away stage so the final image carries no node toolchain.
 FROM node:20-slim AS web-vendor
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error \
- && mkdir vendor \
- && cp node_modules/chart.js/dist/chart.umd.min.js vendor/
+ && mkdir -p vendor/swagger-ui \
+ && cp node_modules/chart.js/dist/chart.umd.min.js vendor/ \
+ && cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css vendor/swagger-ui/
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \

@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The charting library, from the npm registry, served locally (no CDN).
+# The charting library and Swagger UI (for /docs), from the npm registry, served
+# locally (no CDN).
 $(WEB_VENDOR_STAMP): web/package.json
 	cd web && npm install --no-audit --no-fund --loglevel=error
-	mkdir -p web/vendor && cp web/node_modules/chart.js/dist/chart.umd.min.js web/vendor/chart.umd.min.js
+	mkdir -p web/vendor/swagger-ui && cp web/node_modules/chart.js/dist/chart.umd.min.js web/vendor/chart.umd.min.js
+	cp web/node_modules/swagger-ui-dist/swagger-ui-bundle.js web/node_modules/swagger-ui-dist/swagger-ui.css web/vendor/swagger-ui/
 	touch $(WEB_VENDOR_STAMP)
 
 # Debian's chromium for the browser tests (installed when missing).

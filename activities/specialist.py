@@ -221,8 +221,11 @@ class _SpecialistTask:
             return SpecialistOutcome(question=question, position=position)
         name = TaskState.Name(state).removeprefix("TASK_STATE_").lower()
         # The agent decided; running the same analysis again would decide the same.
+        detail = self.error or "no finding"
+        # The agent's own error text often names it already ("wash_trade failed: …").
+        said = detail.startswith(f"{self.agent} {name}")
         raise ApplicationError(
-            f"{self.agent} {name}: {self.error or 'no finding'}",
+            detail if said else f"{self.agent} {name}: {detail}",
             type="SpecialistFailed",
             non_retryable=True,
         )

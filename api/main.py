@@ -9,7 +9,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import a2a, metrics, problems
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR)
         version="0.1.0",
         description="Durable AI investigation of trade-surveillance alerts. See docs/api.md.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets: FastAPI's default loads a CDN
     )
     app.state.services = services
     problems.install(app)
@@ -97,6 +99,17 @@ def create_app(settings: Settings | None = None, web_dir: Path | None = WEB_DIR)
         )
 
     app.add_middleware(api_logging.RequestLogContext)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        # web/vendor/swagger-ui comes from npm (`make install`), so /docs works offline.
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="surveil API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="data:,",
+        )
 
     if web_dir is not None and (web_dir / "index.html").exists():
         app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")

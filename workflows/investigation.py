@@ -314,6 +314,7 @@ class AlertInvestigationWorkflow:
                 f"{name} asks: {outcome.question.text}",
                 agent=name,
                 question=outcome.question.text,
+                expires_at=self.progress.question_deadlines[name].isoformat(),
                 options=outcome.question.options,
             )
 

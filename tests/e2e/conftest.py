@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 ]
 TENANT_A_TOKEN = "tenant-a-token"  # tenant "demo" (see tests/support/stack.py)
 TENANT_B_TOKEN = "tenant-b-token"  # tenant "other"
+SUPERVISOR_TOKEN = "tenant-a-sam"  # sam, a supervisor of tenant "demo"
 WEB = Path(__file__).resolve().parents[2] / "web"
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +44,8 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.fail("web/vendor/chart.umd.min.js is missing: run `make install`")
     stack = Stack(
         tmp_path_factory.mktemp("e2e-stack"),
-        env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "30"},
+        # Four-eyes on: the case-review walk has a supervisor approve an override.
+        env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "30", "SURVEIL_FOUR_EYES": "true"},
     )
     try:
         stack.start_all()

@@ -62,7 +62,7 @@ def test_demo_alert_submitted_in_the_form_streams_live_to_a_determination_with_c
 
     finding = page.locator('.finding[data-specialist="insider_trading"]')
     expect(finding.locator(".evidence tbody tr").first).to_be_visible()
-    expect(finding.locator(".evidence")).to_contain_text("Passed")
+    expect(finding.locator(".evidence")).to_contain_text("Suspicious")
     canvas = finding.locator("canvas")
     expect(canvas).to_be_visible()
     chart = canvas.evaluate(
@@ -83,9 +83,10 @@ def test_demo_alert_submitted_in_the_form_streams_live_to_a_determination_with_c
 
     page.get_by_role("link", name="← Alert queue").click()
     row = page.locator(f'tr[data-alert-id="{INSIDER_ALERT}"]')
-    expect(row).to_contain_text("Completed")
+    # Finished, nobody decided yet: the AI's disposition is only the recommendation.
+    expect(row).to_contain_text("Awaiting review")
     expect(row).to_contain_text("Escalate")
-    page.get_by_label("Disposition").select_option("close_false_positive")
+    page.get_by_label("Recommendation").select_option("close_false_positive")
     expect(row).to_have_count(0)
 
 
@@ -222,7 +223,11 @@ def test_dev_mode_signs_in_with_the_token_the_api_offers(
 def test_queue_shows_a_new_investigation_without_a_reload(page: Page, api_a: Api) -> None:
     sign_in(page, TENANT_A_TOKEN)
     row = page.locator(f'tr[data-alert-id="{WASH_ALERT}"]')
-    expect(row).to_have_count(0)
+    # A stored alert is in the queue before anyone investigates it.
+    expect(row).to_have_attribute("data-status", "not_investigated")
+    expect(row.get_by_role("button", name="Start investigation")).to_be_visible()
     api_a.submit(WASH_ALERT)  # by another client, while the queue is open
-    expect(row).to_be_visible(timeout=10_000)
+    expect(row.get_by_role("link", name=WASH_ALERT)).to_be_visible(timeout=10_000)
+    expect(row).not_to_have_attribute("data-status", "not_investigated")
     expect(row).to_contain_text("Wash trade")
+    expect(row).to_have_count(1)  # one row per alert

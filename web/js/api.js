@@ -81,6 +81,15 @@ async function readJson(response) {
   }
 }
 
+async function download(path) {
+  const response = await fetch(new URL(path, window.location.origin), {
+    headers: { Authorization: `Bearer ${session.token}` },
+    cache: "no-store",
+  });
+  if (!response.ok) throw new ApiError(response.status, await readJson(response));
+  return response.blob();
+}
+
 const alertPath = (id) => `/api/alerts/${encodeURIComponent(id)}`;
 
 export const api = {
@@ -90,10 +99,17 @@ export const api = {
   listAlerts: (filters) => request("GET", "/api/alerts", { query: filters }),
   getAlert: (id) => request("GET", alertPath(id)),
   submitAlert: (body) => request("POST", "/api/alerts", { body }),
-  cancel: (id) => request("POST", `${alertPath(id)}/cancel`),
+  cancel: (id, reason) => request("POST", `${alertPath(id)}/cancel`, { body: { reason } }),
   retry: (id) => request("POST", `${alertPath(id)}/retry`),
   answer: (id, agent, text) =>
     request("POST", `${alertPath(id)}/answer`, { body: { agent, text } }),
+  getCase: (id) => request("GET", `${alertPath(id)}/case`),
+  assign: (id, assignee) =>
+    request("POST", `${alertPath(id)}/assign`, { body: assignee ? { assignee } : undefined }),
+  decide: (id, decision) => request("POST", `${alertPath(id)}/decision`, { body: decision }),
+  approve: (id, comment) => request("POST", `${alertPath(id)}/approval`, { body: { comment } }),
+  /** The evidence pack as a Blob (the route needs the bearer token, so no plain link). */
+  report: (id, format) => download(`${alertPath(id)}/report.${format}`),
   streamToken: (id) => request("POST", `${alertPath(id)}/stream-token`),
   eventsUrl: (id, token, after) => {
     const url = new URL(`${alertPath(id)}/events`, window.location.origin);

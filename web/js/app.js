@@ -10,6 +10,8 @@ const main = document.getElementById("main");
 const banner = document.getElementById("connection-banner");
 const account = document.getElementById("account");
 const tenantLabel = document.getElementById("tenant");
+const userLabel = document.getElementById("user");
+const roleLabel = document.getElementById("role");
 const signOutButton = document.getElementById("sign-out");
 
 let leaveView = () => {};
@@ -34,7 +36,11 @@ function route() {
     renderSignIn(main, { onSignedIn: route });
     return;
   }
-  tenantLabel.textContent = session.tenant ?? "";
+  const person = session.person;
+  tenantLabel.textContent = person.tenant ?? "";
+  userLabel.textContent = person.user ?? "";
+  roleLabel.textContent = person.role ?? "";
+  roleLabel.className = `badge role-${person.role}`;
   const current = parseRoute(window.location.hash);
   if (current.name === "investigation") {
     document.title = `Alert ${current.id} · surveil`;

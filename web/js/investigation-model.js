@@ -166,12 +166,25 @@ export function beginNewRun(model, state = "submitted") {
 function applyRunStatus(model, event, state) {
   const orchestrator = model.agents.get("orchestrator");
   if (event.data?.run) model.run = event.data.run;
+  // The question's deadline (after it the specialist goes on without an answer).
+  if (state === "input_required" && event.data?.expires_at) {
+    model.questionExpiry = { ...model.questionExpiry, [event.data.agent]: event.data.expires_at };
+  }
   if (!state) return;
   if (TERMINAL_STATES.has(model.state) && !TERMINAL_STATES.has(state)) beginNewRun(model, state);
   model.state = state;
   if (!isTerminal(event)) {
     if (orchestrator.status === "pending" || TERMINAL_AGENT.has(orchestrator.status)) {
       orchestrator.status = "working";
+    }
+    // Triage named the specialists (workflows/investigation.py): the others never run.
+    const chosen = event.data?.specialists;
+    if (Array.isArray(chosen)) {
+      for (const agent of model.agents.values()) {
+        if (agent.agent !== "orchestrator" && !chosen.includes(agent.agent)) {
+          if (agent.status === "pending") agent.status = "skipped";
+        }
+      }
     }
     return;
   }
@@ -180,7 +193,8 @@ function applyRunStatus(model, event, state) {
   model.error = completed ? null : event.data.error || event.data.reason || event.text || null;
   model.question = null;
   for (const agent of model.agents.values()) {
-    if (agent.status === "pending") agent.status = completed ? "skipped" : "pending";
+    // A specialist that never started will not in this run: not "pending" forever.
+    if (agent.status === "pending") agent.status = completed ? "skipped" : "not_run";
     else if (!TERMINAL_AGENT.has(agent.status)) agent.status = completed ? "done" : state;
     for (const step of agent.steps.values()) {
       if (step.status === "running") step.status = completed ? "done" : "stopped";
@@ -188,7 +202,7 @@ function applyRunStatus(model, event, state) {
   }
 }
 
-const TERMINAL_AGENT = new Set(["done", "failed", "canceled", "timed_out", "skipped"]);
+const TERMINAL_AGENT = new Set(["done", "failed", "canceled", "timed_out", "skipped", "not_run"]);
 
 /** A specialist's own status event (A2A task state) -> the lane's badge. */
 function agentStatusFor(state, current) {

@@ -1,5 +1,5 @@
-// Findings as cards: score, summary, the evidence table (value vs threshold, pass or
-// fail) and the evidence chart.
+// Findings as cards: score, summary, the evidence table (value vs threshold, and what
+// it means: suspicious, not suspicious or unknown) and the evidence chart.
 
 import { hasChartData, renderEvidenceChart } from "../charts.js";
 import { h, humanize } from "../dom.js";
@@ -11,16 +11,17 @@ function formatValue(value, unit) {
   return unit ? `${text} ${unit}` : text;
 }
 
-// Evidence is crossed, not crossed, or unknown (its data is missing: never a pass or a
-// fail). Findings from before `state` existed carry only `passed`.
+// Evidence is crossed (suspicious: the threshold was crossed, it supports the alert),
+// not crossed (not suspicious), or unknown (its data is missing — never read as "not
+// suspicious"). Findings from before `state` existed carry only `passed`.
 function resultClass(e) {
   if (e.state === "unknown") return "unknown";
-  return e.passed ? "passed" : "not-passed";
+  return e.passed ? "suspicious" : "not-suspicious";
 }
 
-function resultText(e) {
-  if (e.state === "unknown") return `? Unknown: ${e.missing || "data missing"}`;
-  return e.passed ? "✓ Passed" : "✗ Not passed";
+export function resultText(e) {
+  if (e.state === "unknown") return `Unknown: ${e.missing || "data missing"}`;
+  return e.passed ? "Suspicious" : "Not suspicious";
 }
 
 function evidenceTable(evidence) {

@@ -12,6 +12,7 @@ import {
   TERMINAL_STATES,
 } from "../investigation-model.js";
 import { InvestigationStream } from "../stream.js";
+import { CasePanel } from "./case.js";
 import { Findings } from "./findings.js";
 import { Timeline } from "./timeline.js";
 
@@ -30,6 +31,7 @@ export function renderInvestigation(main, alertId, { banner }) {
   let model = null;
   let stream = null;
   let findings = null;
+  let casePanel = null;
   let closed = false;
   let frame = 0;
 
@@ -49,7 +51,9 @@ export function renderInvestigation(main, alertId, { banner }) {
     model.state = snapshot.state ?? model.state;
     const view = buildPage(model, alertId, { onAction: act, onAnswer: answer });
     findings = view.findings;
+    casePanel = view.casePanel;
     main.replaceChildren(view.root);
+    casePanel.start();
     view.heading.focus();
 
     stream = new InvestigationStream(alertId, {
@@ -76,10 +80,10 @@ export function renderInvestigation(main, alertId, { banner }) {
     }
     view.render(model);
 
-    async function act(action) {
+    async function act(action, reason) {
       view.setBusy(true);
       try {
-        if (action === "cancel") await api.cancel(alertId);
+        if (action === "cancel") await api.cancel(alertId, reason);
         if (action === "retry") {
           await api.retry(alertId);
           beginNewRun(model);
@@ -87,6 +91,7 @@ export function renderInvestigation(main, alertId, { banner }) {
           stream.start(); // the previous run's stream ended; resume after its last offset
         }
         view.setMessage("");
+        casePanel.refresh(); // the action is in the audit trail now
       } catch (error) {
         view.setMessage(`Could not ${action}: ${error.message}`);
       } finally {
@@ -103,6 +108,7 @@ export function renderInvestigation(main, alertId, { banner }) {
     closed = true;
     cancelAnimationFrame(frame);
     stream?.stop();
+    casePanel?.stop();
     findings?.destroy();
     banner.hidden = true;
   };
@@ -149,7 +155,32 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
   const stateBadge = h("span", { class: "badge", dataset: { testid: "investigation-state" } });
   const cancel = h("button", { type: "button", class: "danger" }, "Cancel investigation");
   const retry = h("button", { type: "button", class: "primary" }, "Retry");
-  cancel.addEventListener("click", () => onAction("cancel"));
+  const cancelReason = h("input", {
+    id: "cancel-reason",
+    name: "reason",
+    autocomplete: "off",
+    required: true,
+  });
+  const cancelForm = h(
+    "form",
+    { class: "inline-form cancel-form", hidden: true },
+    h("label", { for: "cancel-reason" }, "Reason for canceling (required)"),
+    cancelReason,
+    h("button", { type: "submit", class: "danger" }, "Confirm cancel"),
+  );
+  cancel.addEventListener("click", () => {
+    cancelForm.hidden = false;
+    cancelReason.focus();
+  });
+  cancelForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!cancelReason.value.trim()) {
+      message.textContent = "Say why the investigation is canceled.";
+      return;
+    }
+    cancelForm.hidden = true;
+    onAction("cancel", cancelReason.value.trim());
+  });
   retry.addEventListener("click", () => onAction("retry"));
   const temporalLink = model.links.temporal_ui
     ? h(
@@ -175,11 +206,13 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     ),
     alert.description ? h("p", { class: "alert-description" }, alert.description) : null,
     h("div", { class: "actions" }, cancel, retry, temporalLink),
+    cancelForm,
     message,
   );
 
   const determination = new DeterminationPanel();
   const question = new QuestionPanel(onAnswer);
+  const casePanel = new CasePanel(alertId);
   const timeline = new Timeline();
   const findings = new Findings();
   const root = h(
@@ -187,6 +220,7 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     { class: "investigation" },
     header,
     determination.root,
+    casePanel.root,
     question.root,
     timeline.root,
     findings.root,
@@ -197,10 +231,12 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     stateBadge.className = `badge state-${m.state}`;
     setText(stateBadge, humanize(m.state) + (m.run > 1 ? ` · run ${m.run}` : ""));
     cancel.hidden = TERMINAL_STATES.has(m.state);
+    if (cancel.hidden) cancelForm.hidden = true;
     retry.hidden = !RETRYABLE.has(m.state);
     cancel.disabled = retry.disabled = busy;
     determination.render(m);
     question.render(m);
+    casePanel.render(m);
     timeline.render(m);
     findings.render(m);
   }
@@ -208,6 +244,7 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     root,
     heading,
     findings,
+    casePanel,
     render,
     setBusy(value) {
       busy = value;
@@ -259,8 +296,15 @@ class DeterminationPanel {
   render(model) {
     const d = model.determination;
     this.root.dataset.final = d ? "true" : "false";
-    this.disposition.className = `badge ${d ? `disposition-${d.disposition}` : "state-pending"}`;
-    setText(this.disposition, d ? humanize(d.disposition) : "Pending");
+    // A run that ended without a determination has none, and will not get one in this run.
+    const ended = !d && TERMINAL_STATES.has(model.state);
+    this.disposition.className = `badge ${
+      d ? `disposition-${d.disposition}` : ended ? `state-${model.state}` : "state-pending"
+    }`;
+    setText(
+      this.disposition,
+      d ? humanize(d.disposition) : ended ? `None (${humanize(model.state).toLowerCase()})` : "Pending",
+    );
     setText(this.confidence, d ? `Confidence ${Math.round(d.confidence * 100)}%` : "");
     setText(
       this.error,
@@ -350,9 +394,17 @@ class QuestionPanel {
       event.preventDefault();
       send(input.value);
     });
+    const expires = model.questionExpiry?.[q.agent];
     this.root.replaceChildren(
       h("h2", { id: "question-title" }, `${humanize(q.agent)} asks`),
       h("p", { class: "question-text" }, q.text),
+      expires
+        ? h(
+            "p",
+            { class: "question-expiry", dataset: { testid: "question-expiry" } },
+            `Answer by ${formatDateTime(expires)}: after that the specialist goes on without an answer and its finding needs review.`,
+          )
+        : null,
       q.options.length
         ? h(
             "div",

@@ -1,4 +1,5 @@
-// The alert queue: every investigation of the tenant, filtered, refreshed while open.
+// The alert queue: one row per alert (whatever its runs), with the status a person acts
+// on, filters, search, "assigned to me", "awaiting my input", age and the SLA flag.
 
 import { api } from "../api.js";
 import { age, h, humanize } from "../dom.js";
@@ -6,31 +7,52 @@ import { renderSubmitForm } from "./submit-form.js";
 
 const REFRESH_MS = 3000;
 
+// api/queue.py CaseStatus, in the order a desk works them.
+export const CASE_STATUSES = [
+  "not_investigated",
+  "running",
+  "awaiting_input",
+  "awaiting_review",
+  "awaiting_approval",
+  "escalated",
+  "closed",
+  "failed",
+  "canceled",
+];
+
 const FILTERS = [
-  {
-    name: "status",
-    label: "Status",
-    // The listing's statuses are Temporal execution statuses (api/investigations.py ListStatus).
-    values: ["running", "completed", "failed", "canceled", "timed_out", "terminated"],
-  },
+  { name: "status", label: "Status", values: CASE_STATUSES },
   { name: "type", label: "Type", values: ["insider_trading", "wash_trade", "unknown"] },
   {
     name: "disposition",
-    label: "Disposition",
+    label: "Recommendation",
     values: ["escalate", "close_false_positive", "needs_review"],
   },
+  { name: "sort", label: "Sort", values: ["newest", "oldest", "id", "status"], any: false },
+];
+
+const TOGGLES = [
+  { name: "assigned_to_me", label: "Assigned to me" },
+  { name: "awaiting_my_input", label: "Awaiting my input" },
+  { name: "sla_breached", label: "Past SLA" },
 ];
 
 export const alertHref = (id) => `#/alerts/${encodeURIComponent(id)}`;
 
+/** "Closed · no action", "Escalated", "Awaiting input" … */
+export function statusText(item) {
+  const base = humanize(item.status);
+  return item.status === "closed" && item.outcome ? `${base} · ${humanize(item.outcome)}` : base;
+}
+
 /** Renders the queue into `main`; returns a function that stops its refresh. */
 export function renderQueue(main, { navigate }) {
-  const filters = {};
-  const filterControls = FILTERS.map(({ name, label, values }) => {
+  const filters = { sort: "newest" };
+  const filterControls = FILTERS.map(({ name, label, values, any = true }) => {
     const select = h(
       "select",
       { id: `filter-${name}`, name },
-      h("option", { value: "" }, "Any"),
+      any ? h("option", { value: "" }, "Any") : null,
       values.map((v) => h("option", { value: v }, humanize(v))),
     );
     select.addEventListener("change", () => {
@@ -40,6 +62,31 @@ export function renderQueue(main, { navigate }) {
     });
     return h("div", { class: "field" }, h("label", { for: `filter-${name}` }, label), select);
   });
+  const search = h("input", {
+    id: "filter-q",
+    type: "search",
+    name: "q",
+    placeholder: "Alert, account or instrument",
+    autocomplete: "off",
+  });
+  let searchTimer = null;
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      filters.q = search.value.trim();
+      pages = 1;
+      refresh();
+    }, 250);
+  });
+  const toggles = TOGGLES.map(({ name, label }) => {
+    const box = h("input", { type: "checkbox", id: `filter-${name}`, name });
+    box.addEventListener("change", () => {
+      filters[name] = box.checked ? "true" : "";
+      pages = 1;
+      refresh();
+    });
+    return h("label", { class: "toggle", for: `filter-${name}` }, box, ` ${label}`);
+  });
 
   const body = h("tbody");
   const status = h("p", { class: "queue-status", role: "status" });
@@ -47,15 +94,15 @@ export function renderQueue(main, { navigate }) {
   const table = h(
     "table",
     { class: "queue-table" },
-    h("caption", { class: "visually-hidden" }, "Investigations"),
+    h("caption", { class: "visually-hidden" }, "Alerts"),
     h(
       "thead",
       {},
       h(
         "tr",
         {},
-        ["Alert", "Type", "Account", "Instrument", "Status", "Disposition", "Age"].map((c) =>
-          h("th", { scope: "col" }, c),
+        ["Alert", "Type", "Account", "Instrument", "Status", "Recommendation", "Owner", "Age"].map(
+          (c) => h("th", { scope: "col" }, c),
         ),
       ),
     ),
@@ -70,7 +117,13 @@ export function renderQueue(main, { navigate }) {
         "section",
         { class: "card queue", "aria-labelledby": "queue-title" },
         h("h1", { id: "queue-title" }, "Alert queue"),
-        h("div", { class: "filters", role: "group", "aria-label": "Filters" }, filterControls),
+        h(
+          "div",
+          { class: "filters", role: "group", "aria-label": "Filters" },
+          h("div", { class: "field search" }, h("label", { for: "filter-q" }, "Search"), search),
+          filterControls,
+        ),
+        h("div", { class: "toggles", role: "group", "aria-label": "Views" }, toggles),
         status,
         h("div", { class: "table-wrap" }, table),
         more,
@@ -110,12 +163,23 @@ export function renderQueue(main, { navigate }) {
       if (stopped || inFlight !== request) return;
       renderRows(items);
       more.hidden = !hasMore;
-      status.textContent = items.length ? "" : "No investigations match.";
+      status.textContent = items.length ? "" : "No alerts match.";
     } catch (cause) {
       if (stopped || inFlight !== request) return;
       status.textContent = `Could not load the queue: ${cause.message}. Retrying…`;
     }
     if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  async function investigate(id, button) {
+    button.disabled = true;
+    try {
+      await api.submitAlert({ id });
+      navigate(alertHref(id));
+    } catch (cause) {
+      button.disabled = false;
+      status.textContent = `Could not start ${id}: ${cause.message}`;
+    }
   }
 
   function renderRows(items) {
@@ -124,11 +188,27 @@ export function renderQueue(main, { navigate }) {
       ...items.map((item) =>
         h(
           "tr",
-          { dataset: { alertId: item.id } },
+          { dataset: { alertId: item.id, status: item.status } },
           h(
             "td",
             { "data-label": "Alert", class: "alert-id" },
-            h("a", { href: alertHref(item.id) }, item.id),
+            item.status === "not_investigated"
+              ? h(
+                  "span",
+                  {},
+                  item.id,
+                  " ",
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "secondary small",
+                      onclick: (event) => investigate(item.id, event.currentTarget),
+                    },
+                    "Start investigation",
+                  ),
+                )
+              : h("a", { href: alertHref(item.id) }, item.id),
           ),
           h("td", { "data-label": "Type" }, humanize(item.type)),
           h("td", { "data-label": "Account" }, item.account),
@@ -136,27 +216,33 @@ export function renderQueue(main, { navigate }) {
           h(
             "td",
             { "data-label": "Status" },
-            h("span", { class: `badge state-${item.status}` }, humanize(item.status)),
+            h("span", { class: `badge state-${item.status}` }, statusText(item)),
+            item.override ? h("span", { class: "badge override" }, "Override") : null,
+            item.runs > 1 ? h("span", { class: "help" }, ` ${item.runs} runs`) : null,
           ),
           h(
             "td",
-            { "data-label": "Disposition" },
-            item.disposition
+            { "data-label": "Recommendation" },
+            item.recommendation
               ? h(
                   "span",
-                  { class: `badge disposition-${item.disposition}` },
-                  humanize(item.disposition),
+                  { class: `badge disposition-${item.recommendation}` },
+                  humanize(item.recommendation),
                 )
               : "—",
           ),
+          h("td", { "data-label": "Owner" }, item.owner ?? "—"),
           h(
             "td",
             { "data-label": "Age" },
             h(
               "time",
-              { datetime: item.started_at, title: item.started_at },
-              age(item.started_at, now),
+              { datetime: item.created_at, title: item.created_at },
+              age(item.created_at, now),
             ),
+            item.sla_breached
+              ? h("span", { class: "badge sla-breached", title: "Undecided past the SLA" }, "SLA")
+              : null,
           ),
         ),
       ),
@@ -167,5 +253,6 @@ export function renderQueue(main, { navigate }) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(searchTimer);
   };
 }

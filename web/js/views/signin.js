@@ -46,7 +46,7 @@ export async function renderSignIn(main, { onSignedIn }) {
     }
     try {
       const me = await api.me(token);
-      session.signIn(token, me.tenant);
+      session.signIn(token, me);
       onSignedIn();
     } catch (cause) {
       tokenInput.setAttribute("aria-invalid", "true");

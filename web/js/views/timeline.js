@@ -45,7 +45,11 @@ export class Timeline {
       lane.empty.hidden = agent.steps.size > 0;
       setText(
         lane.empty,
-        agent.status === "skipped" ? "Not needed for this alert." : "No steps yet.",
+        agent.status === "skipped"
+          ? "Not needed for this alert."
+          : agent.status === "not_run"
+            ? "Did not run: the investigation ended first."
+            : "No steps yet.",
       );
       for (const step of agent.steps.values()) this.#renderStep(lane, agent.agent, step);
     }
