@@ -84,6 +84,7 @@ async def _submit(args: argparse.Namespace) -> int:
         else:
             print(f"investigating {alert.id}: workflow {handle.id}")
         return 0
+    await _print_progress(client, handle.id)
     snapshot = await result_snapshot(handle)
     if args.json:
         print(snapshot.model_dump_json(indent=2))
@@ -143,6 +144,24 @@ async def _submit_backlog(args: argparse.Namespace) -> int:
     else:
         print(", ".join(f"{n} {state}" for state, n in sorted(states.items())))
     return 0 if set(states) == {"completed"} else 1
+
+
+PROGRESS_EVENTS = {"status", "step_start", "step_complete", "finding", "input_required", "error"}
+
+
+async def _print_progress(client: object, workflow_id: str) -> None:
+    """While --wait waits, one line per step to stderr (stdout stays the result), so a
+    minute-long investigation is not a minute of silence."""
+    from workflows.client import events
+
+    async for offset, event in events(client, workflow_id, 0):  # type: ignore[arg-type]
+        if event.type.value in PROGRESS_EVENTS:
+            what = event.text or event.title or event.step or event.type.value
+            print(
+                f"  [{offset}] {event.agent}: {event.type.value} {what}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 async def _watch(args: argparse.Namespace) -> int:

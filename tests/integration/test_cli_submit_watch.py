@@ -23,8 +23,11 @@ def test_submitting_an_alert_twice_attaches_to_the_same_investigation(stack: Sta
         or "[]"
     )
     assert len(runs) <= 1  # visibility may lag; never two runs
-    waited = json.loads(stack.surveil("submit", INSIDER, "--wait", "--json").stdout)
+    done = stack.surveil("submit", INSIDER, "--wait", "--json")
+    waited = json.loads(done.stdout)  # stdout stays the result
     assert waited["state"] == "completed" and waited["determination"]["alert_id"] == INSIDER
+    # --wait shows progress on stderr while it waits, step by step.
+    assert "[0] orchestrator: status" in done.stderr and "step_complete" in done.stderr
 
 
 def test_watch_from_offset_prints_exactly_that_offset_to_the_end(stack: Stack):
