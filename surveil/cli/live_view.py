@@ -128,11 +128,14 @@ class LiveView:
         data = event.data or {}
         evidence = data.get("evidence", [])
         crossed = sum(1 for item in evidence if item.get("passed"))
+        unknown = [item for item in evidence if item.get("state") == "unknown"]
         review = " [yellow](needs review)[/]" if data.get("needs_review") else ""
         self.console.print(
             f"[bold]✔ {event.agent} finding:[/] score {float(data.get('score', 0)):.2f}, "
             f"{crossed} of {len(evidence)} checks crossed{review}"
         )
+        for item in unknown:  # missing data is said, never read as "not crossed"
+            self.console.print(f"  [yellow]? {item['name']} unknown: {item.get('missing', '')}[/]")
 
     def finish(self) -> int:
         for key in list(self.streams):

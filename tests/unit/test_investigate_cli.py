@@ -66,6 +66,15 @@ def test_live_view_shows_steps_and_the_determination(demo_home: Path) -> None:
     assert "narrative by surveil offline analyst model" in done.stdout
 
 
+def test_live_view_says_which_data_is_missing(demo_home: Path) -> None:
+    # ALR-007-13: the demo's "no prices around the news" case (a hard case, after the 12
+    # original ones).
+    done = surveil(demo_home, "investigate", "ALR-007-13")
+    assert done.returncode == 0, done.stderr
+    assert "? abnormal_return unknown: no price bars between" in done.stdout
+    assert "NEEDS REVIEW" in done.stdout
+
+
 def test_unknown_alert_id_is_a_clear_error(demo_home: Path) -> None:
     done = surveil(demo_home, "investigate", "NOPE-1", "--json")
     assert done.returncode == 2
