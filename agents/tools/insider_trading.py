@@ -16,7 +16,7 @@ not crossed, because there is nothing to trade ahead of.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -192,7 +192,7 @@ def _market_model(
     abnormal return is what beta times the benchmark's move across the news leaves."""
 
     def fallback(why: str) -> PriceMove:
-        return PriceMove(**{**own.__dict__, "note": f"benchmark {benchmark} {why}"})
+        return replace(own, note=f"benchmark {benchmark} {why}")
 
     if benchmark_bars is None or benchmark_bars.empty:
         return fallback("has no price bars")

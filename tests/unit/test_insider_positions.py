@@ -132,3 +132,12 @@ def test_a_market_wide_move_is_not_abnormal_against_the_benchmark() -> None:
     assert (
         "model: the instrument's own daily returns" in insider.abnormal_return(alone, T).description
     )
+
+
+def test_a_benchmark_without_bars_falls_back_to_own_history_and_says_so() -> None:
+    move = insider.price_move(bars(0.05), NEWS_AT, T, benchmark_bars=bars(0.0).iloc[:0],
+                              benchmark="SPX")  # fmt: skip
+    description = insider.abnormal_return(move, T).description
+    assert description.endswith(
+        "model: the instrument's own daily returns (no benchmark); benchmark SPX has no price bars"
+    )
