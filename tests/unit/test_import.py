@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -253,3 +256,33 @@ def test_parse_csv_validates_a_small_file_as_the_import_would(tmp_path: Path) ->
     write(tmp_path / "bad", alerts_csv=bad)
     with pytest.raises(ImportFailed, match=r"^alerts\.csv:3:type: expected one of"):
         parse_csv(tmp_path / "bad" / "alerts.csv", spec)
+
+
+def test_cli_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    directory = write(tmp_path / "csv")
+    env = {**os.environ, "SURVEIL_HOME": str(tmp_path / "home"), "COLUMNS": "100"}
+    command = [sys.executable, "-m", "surveil", "data", "import", str(directory)]
+    leader, follower = os.openpty()  # stderr is a terminal, as in a user's shell
+    shown = b""
+    try:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=follower)
+        os.close(follower)
+        # Read while it runs, so a full terminal buffer never blocks the import.
+        while chunk := _read_pty(leader):
+            shown += chunk
+        stdout = process.communicate(timeout=120)[0].decode()
+    finally:
+        os.close(leader)
+    assert process.returncode == 0
+    assert "trades.csv" in shown.decode() and "━" in shown.decode()
+    assert "trades.csv: 2 rows (2 new" in stdout
+    piped = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "━" not in piped.stderr
+
+
+def _read_pty(fd: int) -> bytes:
+    """The next output on a terminal; b"" once the program has closed it (EIO)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return b""
