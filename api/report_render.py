@@ -21,6 +21,9 @@ from fpdf.fonts import FontFace
 
 from api.evidence_pack import EvidencePack
 from surveil.models import Evidence, EvidenceState, Finding
+from surveil.settings import get_settings
+from surveil.tasks import TaskSnapshot
+from surveil.usage import describe_usage
 
 EVIDENCE_WORDS = {
     EvidenceState.crossed: "suspicious",
@@ -209,6 +212,11 @@ def _finding_html(f: Finding) -> str:
     )
 
 
+def _usage_line(snapshot: TaskSnapshot) -> str:
+    """What the investigation's LLM calls used and cost (surveil/usage.py)."""
+    return describe_usage(snapshot.usage, get_settings().llm_price_currency)
+
+
 def render_html(pack: EvidencePack) -> str:
     s = pack.snapshot
     d = s.determination
@@ -221,7 +229,8 @@ def render_html(pack: EvidencePack) -> str:
             + "".join(f"<li>{_esc(r)}</li>" for r in d.reasons)
             + "</ul>"
             f"<p><em>Narrative written by the model {_esc(d.narrative_model or 'unknown')}:</em></p>"
-            f"<blockquote>{_esc(d.narrative)}</blockquote></div>"
+            f"<blockquote>{_esc(d.narrative)}</blockquote>"
+            f"<p class='help'>{_esc(_usage_line(s))}</p></div>"
         )
     else:
         recommendation = (
@@ -379,6 +388,7 @@ def render_pdf(pack: EvidencePack) -> bytes:
             pdf.para(f"- {reason}")
         pdf.para(f"Narrative written by the model {d.narrative_model or 'unknown'}:", "I")
         pdf.para(d.narrative)
+        pdf.para(_usage_line(s), "I")
     else:
         pdf.para("The agents reached no determination (the investigation did not complete).")
     pdf.heading("Findings and evidence")

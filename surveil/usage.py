@@ -71,3 +71,23 @@ def total_usage(usages: list[LLMUsage]) -> LLMUsage | None:
     for usage in usages[1:]:
         total = total + usage
     return total
+
+
+def describe_usage(usage: LLMUsage | None, currency: str = "") -> str:
+    """One line for a report: "LLM: 3 requests (1 retried), 1,234 prompt + 210 completion
+    tokens, waited 40 s, cost 0.0012 USD"."""
+    if usage is None:
+        return "LLM: no usage reported."
+    parts = [
+        f"{usage.requests} request{'s' if usage.requests != 1 else ''}"
+        + (f" ({usage.retries} retried)" if usage.retries else ""),
+        f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens",
+    ]
+    if usage.restarts:
+        parts.append(f"{usage.restarts} answer(s) restarted")
+    if usage.waited_s >= 1:
+        parts.append(f"waited {usage.waited_s:,.0f} s for the LLM")
+    parts.append(
+        f"cost {usage.cost:.4g} {currency}".rstrip() if usage.cost is not None else "cost unknown"
+    )
+    return "LLM: " + ", ".join(parts) + "."

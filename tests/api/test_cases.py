@@ -7,6 +7,7 @@ trail reads what Temporal holds.
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 import pypdf
 import pytest
 
+from surveil.usage import LLMUsage, describe_usage
 from tests.api.conftest import fresh_alert, problem, read_sse, submit
 from tests.support.api_client import api_client, bearer
 from tests.support.stack import Stack
@@ -208,6 +210,10 @@ async def test_the_evidence_pack_renders_the_record_as_html_and_pdf(
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f"Narrative written by the model {model}" in page.text
     assert comment in page.text and "alice (analyst)" in page.text
+    # What the LLM calls used (the offline model counts its own tokens), as the snapshot says.
+    usage = LLMUsage.model_validate(snapshot["usage"])
+    assert usage.requests >= 3 and usage.completion_tokens > 0
+    assert html.escape(describe_usage(usage, "USD")) in page.text
 
     response = await api.get(f"{base}/report.pdf")
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
