@@ -11,8 +11,12 @@ from pydantic import BaseModel
 from surveil.models import Alert, Determination, Finding, Specialist
 from surveil.tasks import Question
 
-# The workflow's stream: one topic, items are surveil.events.ProgressEvent.
-EVENTS_TOPIC = "events"
+# The activities' names: the workflow schedules them by name, so it (and the API,
+# which imports the workflow module) never loads the agents' libraries.
+TRIAGE = "triage"
+SYNTHESIZE = "synthesize"
+RUN_SPECIALIST = "run_specialist"
+CANCEL_SPECIALIST_TASK = "cancel_specialist_task"
 # Query a retried activity asks the workflow: where did my agent's relay stop?
 RELAY_POSITION_QUERY = "relay_position"
 # Key in the `data` of the status event a relay publishes when it (re)connects to its

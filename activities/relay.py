@@ -1,35 +1,46 @@
 """Publishing events into the parent workflow's stream from inside an activity.
 
-`EventRelay` wraps the Workflow Streams client with what every surveil activity
-needs: batching bounded in bytes, `(agent, seq)` dedupe for resumed producers, the
-attempt number on each event, and a heartbeat loop that reports the relay position
-even while the producer is silent.
+`EventRelay` is what every surveil activity publishes through: `(agent, seq)` dedupe
+for resumed producers, the attempt number on each event, batching, and a heartbeat
+loop that reports the relay position even while the producer is silent.
+
+How it batches (each batch is one `publish` signal, which costs the workflow's
+history ~4 events, so batching is what keeps a 10-minute run inside its limits):
+- An event that is not an LLM token frame (a step, a finding, a question, a status)
+  goes at once, with whatever was waiting before it: milestones are never late.
+- Token frames (`message_delta`) wait up to `relay_batch_interval_ms` and go
+  together; so does anything past `relay_max_batch_events` or `MAX_BATCH_BYTES`.
+- Sending is serial and in order: the next batch goes when the last one was taken.
+A signal that fails is sent again with the same batch number, so the workflow drops
+it if the first one did land.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
 from temporalio import activity
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
-from activities.contracts import EVENTS_TOPIC, RELAY_KEY, RELAY_POSITION_QUERY, RelayPosition
+from activities.contracts import RELAY_KEY, RELAY_POSITION_QUERY, RelayPosition
 from surveil.events import EventType, ProgressEvent
 from surveil.settings import get_settings
+from surveil.stream import PUBLISH_SIGNAL, PublishBatch
 
-# A batch is one signal (+ a workflow task). The interval and the batch bound are
-# settings (relay_batch_interval_ms, relay_max_batch_events): liveness vs. history cost.
-# The library sends its whole buffer as one signal; a signal payload fails at 2 MB.
-# The relay flushes (and waits) before a batch would pass this many JSON bytes.
-MAX_BATCH_BYTES = 512 * 1024
+# A signal payload fails at 2 MB; surveil keeps every payload under 1 MB.
+MAX_BATCH_BYTES = 256 * 1024
 # One event bigger than this (a finding with a huge chart) loses its `data`, saying so.
-MAX_EVENT_BYTES = 256 * 1024
-# Heartbeats must be ≤ 10 s apart; the worker's heartbeat throttle is set below this.
+MAX_EVENT_BYTES = 128 * 1024
+# Heartbeats must come well inside the 8 s heartbeat timeout.
 HEARTBEAT_EVERY = timedelta(seconds=2)
+# A signal that fails for a transient reason is tried again this many times.
+SIGNAL_ATTEMPTS = 8
 
 
 class EventRelay:
@@ -37,18 +48,24 @@ class EventRelay:
 
     def __init__(self, position: RelayPosition) -> None:
         self.position = position.model_copy()
-        self.attempt = activity.info().attempt
+        info = activity.info()
+        self.attempt = info.attempt
+        assert info.workflow_id is not None
+        self._workflow: WorkflowHandle = activity.client().get_workflow_handle(info.workflow_id)
+        self._publisher = f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
         settings = get_settings()
-        self._client = WorkflowStreamClient.from_within_activity(
-            batch_interval=timedelta(milliseconds=settings.relay_batch_interval_ms),
-            max_batch_size=settings.relay_max_batch_events,
-        )
-        self._topic = self._client.topic(EVENTS_TOPIC, type=ProgressEvent)
-        self._unflushed_bytes = 0
+        self._interval = settings.relay_batch_interval_ms / 1000
+        self._max_events = settings.relay_max_batch_events
+        self._pending: list[ProgressEvent] = []
+        self._pending_bytes = 0
+        self._oldest: float | None = None  # monotonic time the oldest pending event came
+        self._batch = 0
+        self._unacked: PublishBatch | None = None  # sent, not known to have landed
+        self._send_lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
         self._heartbeats: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> EventRelay:
-        await self._client.__aenter__()
         self._heartbeats = asyncio.create_task(self._heartbeat_forever())
         return self
 
@@ -58,13 +75,14 @@ class EventRelay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._heartbeats is not None:
-            self._heartbeats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeats
-        # Flushes what is buffered, also when the activity was cancelled: events the
-        # producer already emitted must reach the stream before the workflow moves on.
-        await self._client.__aexit__(exc_type, exc, tb)
+        for task in (self._heartbeats, self._timer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        # Also when the activity was cancelled: events the producer already emitted
+        # must reach the stream before the workflow moves on (it waits for us).
+        await asyncio.shield(self.flush())
 
     async def relay(self, event: ProgressEvent) -> bool:
         """Relay an event numbered by its producer (`event.seq`); False if the stream
@@ -91,20 +109,60 @@ class EventRelay:
         event = ProgressEvent(
             type=EventType.status, agent=self.position.agent, text=text, data=payload
         )
-        await self.publish(event, force_flush=True)
+        await self.publish(event)
 
-    async def publish(self, event: ProgressEvent, *, force_flush: bool = False) -> None:
+    async def publish(self, event: ProgressEvent) -> None:
         event = _within_size(event.model_copy(update={"attempt": self.attempt}))
         size = len(event.model_dump_json())
-        if self._unflushed_bytes and self._unflushed_bytes + size > MAX_BATCH_BYTES:
-            await self._client.flush()
-            self._unflushed_bytes = 0
-        self._topic.publish(event, force_flush=force_flush)
-        self._unflushed_bytes += size
+        if self._pending and self._pending_bytes + size > MAX_BATCH_BYTES:
+            await self.flush()
+        self._pending.append(event)
+        self._pending_bytes += size
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+        if event.type != EventType.message_delta or len(self._pending) >= self._max_events:
+            await self.flush()
+        elif self._timer is None or self._timer.done():
+            self._timer = asyncio.create_task(self._flush_later())
 
     async def flush(self) -> None:
-        await self._client.flush()
-        self._unflushed_bytes = 0
+        """Send what is pending as one batch (and wait until the workflow has it)."""
+        async with self._send_lock:
+            # A batch whose signal was cut (cancellation, error) goes again exactly as
+            # it was: the workflow drops it whole if the first one landed.
+            if self._unacked is not None:
+                await self._signal(self._unacked)
+                self._unacked = None
+            if not self._pending:
+                return
+            self._unacked = PublishBatch(
+                publisher=self._publisher, batch=self._batch, events=self._pending
+            )
+            self._pending, self._pending_bytes, self._oldest = [], 0, None
+            self._batch += 1
+            await self._signal(self._unacked)
+            self._unacked = None
+
+    async def _flush_later(self) -> None:
+        while self._oldest is not None:
+            wait = self._oldest + self._interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif self._pending:
+                await self.flush()
+            else:
+                return
+
+    async def _signal(self, batch: PublishBatch) -> None:
+        for attempt in range(1, SIGNAL_ATTEMPTS + 1):
+            try:
+                await self._workflow.signal(PUBLISH_SIGNAL, batch)
+                return
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND or attempt == SIGNAL_ATTEMPTS:
+                    raise  # the investigation is over, or Temporal is gone for good
+                activity.logger.warning("publish failed (%s); trying again", exc.message)
+                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
 
     async def _heartbeat_forever(self) -> None:
         while True:

@@ -5,8 +5,12 @@ so a token, a step or a question looks the same wherever it is watched:
 
 - `custom` chunks are ProgressEvents the nodes wrote with `get_stream_writer()`;
   the run stamps them with its agent name.
-- `messages` chunks are LLM tokens; each non-empty one becomes a `message_delta`
-  whose step is the node that called the LLM.
+- `messages` chunks are LLM tokens. They leave as `message_delta` frames whose step
+  is the node that called the LLM: the tokens of one (agent, step) that arrive within
+  `stream_frame_ms` of the frame's first are joined into one event, and a frame is
+  closed by any other event (so order is kept). A 10-minute answer is then ~10
+  events a second instead of one per token — what keeps the durable stream inside
+  Temporal's limits — and the concatenated text is the same.
 - an `__interrupt__` in `updates` is a question for the analyst; it becomes one
   `input_required` event, the last one of the run. Resume with
   `GraphRun(graph, resume_command(answer), thread_id=<same thread>)`.
@@ -14,6 +18,7 @@ so a token, a step or a question looks the same wherever it is watched:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -26,6 +31,7 @@ from langgraph.types import Command, Interrupt
 from pydantic import ValidationError
 
 from surveil.events import EventType, ProgressEvent
+from surveil.settings import get_settings
 
 _INTERRUPT = "__interrupt__"
 # "values" is for `run.values` only; it adds no events.
@@ -60,6 +66,7 @@ class GraphRun:
         agent: str,
         thread_id: str | None = None,
         config: RunnableConfig | None = None,
+        frame_ms: float | None = None,
     ) -> None:
         self.graph = graph
         self.input = input_or_command
@@ -71,12 +78,38 @@ class GraphRun:
         self.values: dict[str, Any] = {}
         self.question: dict[str, Any] | None = None
         self._started = False
+        frame_ms = get_settings().stream_frame_ms if frame_ms is None else frame_ms
+        self._frame_s = frame_ms / 1000
 
     @property
     def interrupted(self) -> bool:
         return self.question is not None
 
     async def events(self) -> AsyncIterator[ProgressEvent]:
+        frame: ProgressEvent | None = None
+        frame_started = 0.0
+        async for event in self._raw_events():
+            if event.type == EventType.message_delta:
+                now = time.monotonic()
+                if (
+                    frame is not None
+                    and frame.step == event.step
+                    and now - frame_started < self._frame_s
+                ):
+                    frame.text = (frame.text or "") + (event.text or "")
+                    continue
+                if frame is not None:
+                    yield frame
+                frame, frame_started = event, now
+                continue
+            if frame is not None:
+                yield frame
+                frame = None
+            yield event
+        if frame is not None:
+            yield frame
+
+    async def _raw_events(self) -> AsyncIterator[ProgressEvent]:
         if self._started:
             raise RuntimeError("a GraphRun can be iterated only once; start a new GraphRun")
         self._started = True

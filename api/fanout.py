@@ -1,7 +1,7 @@
 """One Temporal subscription per investigation per process, fanned out to its viewers.
 
-A Workflow Streams subscriber's long-poll is an Update on the workflow, and Temporal
-caps Updates in flight per workflow, so viewers never poll Temporal themselves. The
+Each subscription pages the workflow with Queries, which a worker answers, so viewers
+never poll Temporal themselves: a thousand viewers cost what one does. The
 first viewer of an investigation opens a `Channel`: one pump task reads the stream
 and appends each item to a bounded replay buffer and to every viewer's bounded queue.
 

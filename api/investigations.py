@@ -38,7 +38,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -47,6 +46,7 @@ from api.fanout import SourceItem
 from api.singleflight import SingleFlight
 from surveil.models import Alert, AlertType, Disposition
 from surveil.settings import Settings
+from surveil.stream import NEXT_OFFSET_QUERY
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
 from workflows import client as wf_client
 from workflows import investigation as wf
@@ -363,9 +363,10 @@ class Investigations:
     async def _offset(self, workflow_id: str) -> int:
         metrics.TEMPORAL_QUERIES.labels(query="offset").inc()
         client = await self.client()
-        stream = WorkflowStreamClient.create(client, workflow_id)
         try:
-            return await stream.get_offset()
+            return await client.get_workflow_handle(workflow_id).query(
+                NEXT_OFFSET_QUERY, result_type=int
+            )
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
         except WorkflowQueryFailedError as exc:
@@ -374,9 +375,9 @@ class Investigations:
     async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[SourceItem]:
         """The raw Temporal subscription (the fan-out's source)."""
         client = await self.client()
-        cooldown = timedelta(milliseconds=self.settings.stream_poll_cooldown_ms)
+        interval = timedelta(milliseconds=self.settings.stream_poll_interval_ms)
         async for item in wf_client.events(
-            client, workflow_id, from_offset, poll_cooldown=cooldown
+            client, workflow_id, from_offset, poll_interval=interval
         ):
             yield item
 

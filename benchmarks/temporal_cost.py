@@ -8,8 +8,8 @@ from collections import Counter
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
+from surveil.stream import NEXT_OFFSET_QUERY
 from workflows.client import connect
 
 KIND = {
@@ -27,8 +27,8 @@ async def _one(client: Any, workflow_id: str) -> dict[str, Any]:
     kinds: Counter[str] = Counter()
     for event in history.events:
         kinds[KIND.get(event.event_type, "other")] += 1
-    # The stream's next offset (a Query; never a live subscription that could wait).
-    stream_events = await WorkflowStreamClient.create(client, workflow_id).get_offset()
+    # The stream's next offset (a Query: writes no history).
+    stream_events = await handle.query(NEXT_OFFSET_QUERY, result_type=int)
     return {
         "history_events": len(history.events),
         "history_bytes": sum(e.ByteSize() for e in history.events),

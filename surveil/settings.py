@@ -91,11 +91,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     cors_origins: list[str] = []
 
-    # Durable stream cost vs. liveness (see docs/benchmarks.md, "Tuning"). A relay batch is
-    # one signal + workflow task; a subscriber poll that returns is one Update.
-    relay_batch_interval_ms: float = 150.0
+    # Durable stream cost vs. liveness (see docs/benchmarks.md, "Tuning"). LLM tokens
+    # leave the agent coalesced into one frame per (agent, step) every stream_frame_ms.
+    # A relay batch is one signal (~4 history events): milestones go at once, token
+    # frames wait up to relay_batch_interval_ms. Readers page the stream with a Query
+    # (no history) every stream_poll_interval_ms while caught up.
+    stream_frame_ms: float = 100.0
+    relay_batch_interval_ms: float = 1500.0
     relay_max_batch_events: int = 200
-    stream_poll_cooldown_ms: float = 100.0  # the API's one subscriber per investigation
+    stream_poll_interval_ms: float = Field(
+        default=250.0,
+        validation_alias=AliasChoices(
+            "SURVEIL_STREAM_POLL_INTERVAL_MS", "SURVEIL_STREAM_POLL_COOLDOWN_MS"
+        ),
+    )
 
     # LLM
     openai_api_key: SecretStr | None = Field(

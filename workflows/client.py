@@ -7,6 +7,7 @@ pydantic data converter, so surveil's models cross Temporal as JSON.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,20 +19,18 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from surveil.events import ProgressEvent
 from surveil.models import Alert
 from surveil.settings import Settings, get_settings
+from surveil.stream import EVENTS_QUERY, EventPage, RunSegment
 from surveil.tasks import TaskSnapshot
 from workflows.investigation import (
-    EVENTS_TOPIC,
     RETRY_INPUT_QUERY,
     SNAPSHOT_QUERY,
     AlertInvestigationWorkflow,
@@ -39,8 +38,8 @@ from workflows.investigation import (
     workflow_id_for,
 )
 
-# A viewer that is caught up polls at most this often (each poll is an Update).
-DEFAULT_POLL_COOLDOWN = timedelta(milliseconds=100)
+# A reader that is caught up pages again after this long (a Query: no history).
+DEFAULT_POLL_INTERVAL = timedelta(milliseconds=250)
 
 
 async def connect(settings: Settings | None = None) -> Client:
@@ -138,7 +137,7 @@ async def retry_investigation(
         return client.get_workflow_handle_for(AlertInvestigationWorkflow.run, workflow_id)
 
 
-RESUME_RETRIES = 5  # in a row, without an event in between
+RESUME_RETRIES = 8  # failed reads in a row, without an event in between
 
 
 async def events(
@@ -146,43 +145,123 @@ async def events(
     workflow_id: str,
     from_offset: int = 0,
     *,
-    poll_cooldown: timedelta = DEFAULT_POLL_COOLDOWN,
+    poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
 ) -> AsyncIterator[tuple[int, ProgressEvent]]:
-    """(offset, event) from `from_offset` on, live, ending after the terminal event.
+    """(offset, event) from `from_offset` on, live, ending after the final terminal event.
 
-    Two poll failures the library does not retry resume the subscription at the next
-    unseen offset (a few times in a row at most):
-    - FAILED_PRECONDITION (WorkflowNotReady): the Update met a failed workflow task,
-      which Temporal retries;
-    - the poll Update's RPC timing out: the workflow's tasks wait behind a busy worker
-      (seen in `make load` with a hundred investigations on two cores).
+    One investigation is one stream whatever its runs: offsets below the newest run's
+    segment are paged from the closed run that holds them (continue-as-new hand-offs
+    and retried runs alike), and a terminal event ends the stream only when it is the
+    newest run's (a failed run that was retried goes on into its retry).
+
+    Reads that fail for a transient reason (a workflow task being retried, a busy
+    worker answering late, Temporal restarting) are tried again, a few times in a
+    row at most.
     """
-    stream = WorkflowStreamClient.create(client, workflow_id)
+    newest = client.get_workflow_handle(workflow_id)
     next_offset = from_offset
     failures = 0
     while True:
         try:
-            async for item in stream.subscribe(
-                [EVENTS_TOPIC], next_offset, result_type=ProgressEvent, poll_cooldown=poll_cooldown
-            ):
+            page = await _page(newest, next_offset)
+            if next_offset < page.run_first_offset:
+                segment = page.segment_for(next_offset)
+                if segment is None:
+                    raise StreamGap(workflow_id, next_offset, page)
+                async for item in _closed_run(client, workflow_id, segment, next_offset):
+                    next_offset = item[0] + 1
+                    yield item
                 failures = 0
-                next_offset = item.offset + 1
-                yield item.offset, item.data
-                if item.data.is_terminal:
-                    return
-            return
-        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
-            if not _worth_resuming(exc) or failures == RESUME_RETRIES:
+                continue
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            if not _worth_retrying(exc) or failures == RESUME_RETRIES:
                 raise
             failures += 1
-            await asyncio.sleep(0.5 * failures)
+            await asyncio.sleep(0.25 * failures)
+            continue
+        failures = 0
+        for index, event in enumerate(page.events):
+            next_offset = page.first_offset + index + 1
+            yield next_offset - 1, event
+        if page.ended and next_offset >= page.next_offset:
+            return  # past the newest run's terminal event: the stream is complete
+        if not page.more:
+            await asyncio.sleep(poll_interval.total_seconds())
 
 
-def _worth_resuming(exc: Exception) -> bool:
-    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
-        # The SDK wraps our own cancellation in the same error: that one must end us.
-        return not isinstance(exc.__cause__, asyncio.CancelledError)
-    return isinstance(exc, RPCError) and exc.status == RPCStatusCode.FAILED_PRECONDITION
+class StreamGap(Exception):
+    """No run holds an offset below the newest run's first one (a broken chain)."""
+
+    def __init__(self, workflow_id: str, offset: int, page: EventPage) -> None:
+        runs = ", ".join(f"[{s.first_offset}, {s.next_offset})" for s in page.earlier) or "none"
+        super().__init__(
+            f"{workflow_id}: no run holds offset {offset} (closed runs: {runs}; "
+            f"the newest starts at {page.run_first_offset})"
+        )
+
+
+async def _page(handle: WorkflowHandle, from_offset: int) -> EventPage:
+    return await handle.query(EVENTS_QUERY, from_offset, result_type=EventPage)
+
+
+class _ClosedPages:
+    """Pages of closed runs: they never change, and each read is a replay of the
+    run on a worker, so every process keeps the recent ones (bounded in bytes)."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[tuple[str, int], tuple[EventPage, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, run_id: str, offset: int) -> EventPage | None:
+        found = self._pages.get((run_id, offset))
+        if found is None:
+            return None
+        self._pages.move_to_end((run_id, offset))
+        return found[0]
+
+    def put(self, run_id: str, offset: int, page: EventPage) -> None:
+        size = sum(len(e.text or "") + 200 for e in page.events)
+        self._pages[(run_id, offset)] = (page, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes and self._pages:
+            _, (_, dropped) = self._pages.popitem(last=False)
+            self._bytes -= dropped
+
+
+_closed_pages = _ClosedPages()
+
+
+async def _closed_run(
+    client: Client, workflow_id: str, segment: RunSegment, from_offset: int
+) -> AsyncIterator[tuple[int, ProgressEvent]]:
+    """Every event of a closed run's segment from `from_offset` on."""
+    handle = client.get_workflow_handle(workflow_id, run_id=segment.run_id)
+    offset = from_offset
+    while offset < segment.next_offset:
+        page = _closed_pages.get(segment.run_id, offset)
+        if page is None:
+            page = await _page(handle, offset)
+            _closed_pages.put(segment.run_id, offset, page)
+        if not page.events:
+            raise StreamGap(workflow_id, offset, page)
+        for index, event in enumerate(page.events):
+            if page.first_offset + index >= segment.next_offset:
+                return
+            yield page.first_offset + index, event
+        offset = page.next_offset
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    if isinstance(exc, WorkflowQueryFailedError):
+        # The workflow task is failing or not yet run: Temporal retries it.
+        return "failed state" in str(exc) or "not ready" in str(exc).lower()
+    return isinstance(exc, RPCError) and exc.status in (
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,  # the client's RPC deadline under load ("Timeout expired")
+    )
 
 
 async def result_snapshot(handle: WorkflowHandle) -> TaskSnapshot:

@@ -1,24 +1,33 @@
 """`AlertInvestigationWorkflow`: one alert, investigated durably and streamed live.
 
 Why it is built this way
-- The workflow owns the task's state and its event stream (Workflow Streams, topic
-  `events`, items `ProgressEvent`). The stream's offset is the SSE id everywhere, so
-  any number of API processes can serve the same task and a viewer resumes exactly
-  where it left off. The workflow itself does no I/O: triage and synthesis (LLM
-  graphs) and each specialist (an A2A agent) run in activities, which publish their
-  events straight into this stream in batches (signals), not through activity
-  results — a 5-minute analysis is visible as it happens.
+- The workflow owns the task's state and its event stream (`workflows.event_log`:
+  `ProgressEvent`s at contiguous offsets, surveil's own replacement for Workflow
+  Streams, whose hand-off carried the whole log and whose wire format is base64). The
+  stream's offset is the SSE id everywhere, so any number of API processes can serve
+  the same task and a viewer resumes exactly where it left off. The workflow itself
+  does no I/O: triage and synthesis (LLM graphs) and each specialist (an A2A agent)
+  run in activities, which publish their events straight into this stream in batches
+  (the `publish` signal, plain JSON), not through activity results — a 10-minute
+  analysis is visible as it happens. Readers page it with the `events` Query, which
+  writes no history.
 - Every event that reaches the stream is folded (`EventFold`) into the per-agent step
   states of the `snapshot` query and into relay positions: for each agent, the A2A
   task it runs and the highest `(agent, seq)` already in the stream. A retried
   activity asks for its position (`relay_position` query) and relays only what is
   not there yet, so a killed worker or agent never duplicates an event.
-- History is bounded: a long specialist phase with token streaming and live viewers
-  (each long-poll is an Update) would outgrow a run. When the server suggests it, or
-  the history passes `max_history_events`, the workflow cancels the relays (not the
-  agents' tasks), waits for them to flush, and continues-as-new carrying the stream
-  state, the progress and the relay positions; the next run resumes the same A2A
-  tasks. Offsets keep increasing across runs.
+- Exactly once: a batch already taken (same publisher and batch number) is dropped,
+  and so is every relayed event whose `(agent, seq)` the stream already holds.
+- Runs are bounded in every phase: when the server suggests it, or this run's history
+  events, history bytes, Updates or stream events pass the input's limits (set well
+  under half of Temporal's), the workflow stops its producers — the relays of running
+  specialists (not the agents' tasks), or an LLM step, which the next run starts
+  again — waits for them to flush, and continues-as-new. What it carries grows with
+  agents, steps and runs, never with events: the progress, the relay positions and a
+  `StreamCursor` (next offset + the closed runs' segments). Older offsets are read
+  from the closed run that holds them (the same Query, answered by replay).
+- Triggers are counts (`max_run_events` counts this run's stream events), so a test
+  can force a hand-off by content, whatever the scheduler did.
 - A question from a specialist (A2A input-required) pauses that specialist: the
   workflow shows it (snapshot + `input_required` status), waits for the `answer`
   Update up to `input_timeout_s` (from the input, so replay is deterministic), then
@@ -29,51 +38,64 @@ Why it is built this way
   investigation also fails the workflow execution (red in the Temporal UI).
 - Retry (`retry_investigation` in `workflows.client`): a failed, canceled or
   timed-out run stays queryable; its `retry_input` query returns the input of the
-  next run — same alert, `run + 1`, the completed findings to reuse, the stream state
-  (so offsets continue above the failed run's) and the relay positions (so seqs stay
-  unique). The helper starts that run under the same workflow id.
+  next run — same alert, `run + 1`, the completed findings to reuse, the stream
+  cursor (so offsets continue above the failed run's, whose segment stays readable)
+  and the relay positions (so seqs stay unique). The helper starts that run under the
+  same workflow id. A reader from 0 then reads through the failed run's terminal
+  event to the final one: only the newest run's terminal event ends the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.contrib.workflow_streams import PublishInput, WorkflowStream, WorkflowStreamState
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
-        EVENTS_TOPIC,
+        CANCEL_SPECIALIST_TASK,
         RELAY_POSITION_QUERY,
+        RUN_SPECIALIST,
+        SYNTHESIZE,
+        TRIAGE,
         CancelSpecialistInput,
         RelayPosition,
         SpecialistInput,
         SpecialistOutcome,
         SynthesisInput,
+        SynthesisOutcome,
         TriageInput,
+        TriageOutcome,
     )
-    from activities.llm_steps import synthesize, triage
-    from activities.specialist import cancel_specialist_task, run_specialist
     from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
     from surveil.models import Alert, Determination, Finding, Specialist
+    from surveil.stream import (
+        EVENTS_QUERY,
+        NEXT_OFFSET_QUERY,
+        PUBLISH_SIGNAL,
+        EventPage,
+        PublishBatch,
+        StreamCursor,
+    )
     from surveil.tasks import Answer, Question, TaskSnapshot, TaskState
     from surveil.tenants import validate_tenant
     from workflows.admission import AdmissionTicket
+    from workflows.event_log import BatchDeduper, EventLog
     from workflows.snapshot import EventFold
 
 __all__ = [
     "ANSWER_UPDATE",
     "CANCEL_SIGNAL",
-    "EVENTS_TOPIC",
+    "EVENTS_QUERY",
+    "NEXT_OFFSET_QUERY",
+    "PUBLISH_SIGNAL",
     "RELAY_POSITION_QUERY",
     "RETRY_INPUT_QUERY",
     "SNAPSHOT_QUERY",
@@ -87,16 +109,24 @@ CANCEL_SIGNAL = "cancel"
 ANSWER_UPDATE = "answer"
 RETRY_INPUT_QUERY = "retry_input"
 
-# Workflow Streams' own handler names (its wire protocol, documented in its README).
-_STREAM_PUBLISH_SIGNAL = "__temporal_workflow_stream_publish"
-_STREAM_OFFSET_QUERY = "__temporal_workflow_stream_offset"
+# Per-run limits, each well under half of Temporal's (51,200 events, 50 MB, 2,000
+# Updates; warnings at 10,240 events / 10 MB): a run hands off long before any.
+DEFAULT_MAX_HISTORY_EVENTS = 4_000
+DEFAULT_MAX_HISTORY_BYTES = 4_000_000
+DEFAULT_MAX_UPDATES = 500
+DEFAULT_MAX_RUN_EVENTS = 20_000
+# An LLM step is not started in a run that has used this share of a limit: it would
+# likely have to hand off mid-answer and start again (paying the LLM twice).
+_EARLY_HANDOFF = 0.6
 
-DEFAULT_MAX_HISTORY_EVENTS = 8_000  # continue-as-new well before the 10,240 warning
+# Activities heartbeat every 2 s: a killed worker is noticed within this timeout and
+# its activities resume on another worker within ~10 s.
+_HEARTBEAT_TIMEOUT = timedelta(seconds=8)
 
 _LLM_STEP = {
     # Room for SURVEIL_LLM_MAX_WAIT_S (default 15 min) of riding out the endpoint.
-    "start_to_close_timeout": timedelta(minutes=20),
-    "heartbeat_timeout": timedelta(seconds=30),
+    "start_to_close_timeout": timedelta(minutes=30),
+    "heartbeat_timeout": _HEARTBEAT_TIMEOUT,
     "retry_policy": RetryPolicy(
         maximum_attempts=3,
         initial_interval=timedelta(seconds=1),
@@ -106,8 +136,8 @@ _LLM_STEP = {
     ),
 }
 _SPECIALIST = {
-    "start_to_close_timeout": timedelta(minutes=30),
-    "heartbeat_timeout": timedelta(seconds=30),
+    "start_to_close_timeout": timedelta(minutes=60),
+    "heartbeat_timeout": _HEARTBEAT_TIMEOUT,
     # An agent killed and restarted within ~half a minute is picked up again.
     "retry_policy": RetryPolicy(
         maximum_attempts=8,
@@ -145,10 +175,15 @@ class Progress(BaseModel):
 class InvestigationInput(BaseModel):
     alert: Alert
     reuse_findings: list[Finding] = []  # from the failed run a retry continues
-    stream_state: WorkflowStreamState | None = None
+    stream: StreamCursor = Field(default_factory=StreamCursor)
+    published: dict[str, int] = {}  # last batch taken per publisher (BatchDeduper)
     run: int = 1  # 1 + number of retries
     input_timeout_s: float = 120.0
+    # This run hands off (continue-as-new) when any of these is reached.
     max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
+    max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES
+    max_updates: int = DEFAULT_MAX_UPDATES
+    max_run_events: int = DEFAULT_MAX_RUN_EVENTS
     # Set by continue-as-new only: the run continues where the previous one stopped.
     progress: Progress | None = None
     # Carried into a retry run so `(agent, seq)` stays unique across runs.
@@ -168,8 +203,9 @@ class AlertInvestigationWorkflow:
     @workflow.init
     def __init__(self, inp: InvestigationInput) -> None:
         self.inp = inp
-        self.stream = WorkflowStream(prior_state=inp.stream_state)
-        self.events = self.stream.topic(EVENTS_TOPIC, type=ProgressEvent)
+        self.log = EventLog(inp.stream, workflow.info().run_id)
+        self.batches = BatchDeduper(inp.published)
+        self.updates = 0  # Updates this run accepted (each is history)
         self.progress = inp.progress or Progress(
             findings={f.specialist.value: f for f in inp.reuse_findings},
             fold=EventFold(positions=dict(inp.positions)),
@@ -179,7 +215,6 @@ class AlertInvestigationWorkflow:
         self.cancel_requested = False
         # Per-tenant cap on running investigations (workflows/admission.py).
         self.admission = AdmissionTicket(inp.alert.tenant, self.progress.fold)
-        self._fold_published_events()
 
     # -- the investigation ---------------------------------------------------
 
@@ -193,9 +228,9 @@ class AlertInvestigationWorkflow:
             ):
                 raise _Canceled
             if self.progress.specialists is None:
-                await self._until_done(self._triage())
+                await self._llm_step(self._triage, "triage")
             await self._specialists()
-            self.determination = await self._until_done(self._synthesize())
+            self.determination = await self._llm_step(self._synthesize, "synthesis")
         except _HandOff:
             await self._continue_as_new()
         except (_Canceled, asyncio.CancelledError):
@@ -226,8 +261,10 @@ class AlertInvestigationWorkflow:
     async def _triage(self) -> None:
         self._status(TaskState.working, "triage: choosing specialists")
         outcome = await workflow.execute_activity(
-            triage,
+            TRIAGE,
             TriageInput(alert=self.inp.alert, position=self._position(ORCHESTRATOR)),
+            result_type=TriageOutcome,
+            summary="triage: which specialists?",
             **_LLM_STEP,
         )
         self.progress.specialists = outcome.specialists
@@ -290,8 +327,8 @@ class AlertInvestigationWorkflow:
             answer, expired = None, False
             if name in self.progress.questions:
                 answer, expired = await self._wait_for_answer(name)
-            outcome: SpecialistOutcome = await workflow.execute_activity(
-                run_specialist,
+            outcome = await workflow.execute_activity(
+                RUN_SPECIALIST,
                 SpecialistInput(
                     alert=self.inp.alert,
                     agent=agent,
@@ -299,6 +336,8 @@ class AlertInvestigationWorkflow:
                     answer=answer,
                     answer_expired=expired,
                 ),
+                result_type=SpecialistOutcome,
+                summary=f"{name} specialist" + (" (with the analyst's answer)" if answer else ""),
                 **_SPECIALIST,
             )
             if outcome.finding is not None:
@@ -342,25 +381,41 @@ class AlertInvestigationWorkflow:
     async def _synthesize(self) -> Determination:
         self._status(TaskState.working, "synthesis: weighing the findings")
         outcome = await workflow.execute_activity(
-            synthesize,
+            SYNTHESIZE,
             SynthesisInput(
                 alert=self.inp.alert,
                 findings=self._findings(),
                 position=self._position(ORCHESTRATOR),
             ),
+            result_type=SynthesisOutcome,
+            summary="synthesis: the determination and its narrative",
             **_LLM_STEP,
         )
         return outcome.determination
 
-    async def _until_done(self, step):  # type: ignore[no-untyped-def]
-        """Run a step that cannot be handed off (an LLM pass), unless canceled."""
-        task = asyncio.create_task(step)
-        await workflow.wait_condition(lambda: task.done() or self.cancel_requested)
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def _llm_step(self, step, name: str):  # type: ignore[no-untyped-def]
+        """Run an LLM pass, unless canceled or the run must hand off.
+
+        An LLM does not resume mid-answer: a step cut by a hand-off runs again in the
+        next run (its events so far stay in the stream; the restart says so). So a
+        step is not started in a run that is already well into its limits.
+        """
+        if self._handoff_due(share=_EARLY_HANDOFF):
+            raise _HandOff
+        task = asyncio.create_task(step())
+        await workflow.wait_condition(
+            lambda: task.done() or self.cancel_requested or self._handoff_due()
+        )
+        if task.done():
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if self.cancel_requested:
             raise _Canceled
-        return task.result()
+        self._status(
+            TaskState.working, f"{name} continues in the next run of the workflow", restarts=name
+        )
+        raise _HandOff
 
     async def _cancel_specialist_tasks(self) -> None:
         for agent in self.progress.specialists or []:
@@ -368,7 +423,7 @@ class AlertInvestigationWorkflow:
             if position.a2a_task_id and agent.value not in self.progress.findings:
                 try:
                     await workflow.execute_activity(
-                        cancel_specialist_task,
+                        CANCEL_SPECIALIST_TASK,
                         CancelSpecialistInput(agent=agent, a2a_task_id=position.a2a_task_id),
                         start_to_close_timeout=timedelta(seconds=30),
                         retry_policy=RetryPolicy(maximum_attempts=3),
@@ -388,34 +443,51 @@ class AlertInvestigationWorkflow:
             data["error"] = self.error
         self._status(state, text, **data)
         await self.admission.release()
-        # Release long-polling viewers with the terminal event before the run closes.
-        self.stream.detach_pollers()
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _continue_as_new(self) -> None:
-        workflow.logger.info("continuing as new at %d events", self._history_length())
-        await self.stream.continue_as_new(
-            lambda state: [
-                self.inp.model_copy(update={"stream_state": state, "progress": self.progress})
-            ]
+        info = workflow.info()
+        workflow.logger.info(
+            "handing off at %d history events, %d bytes, %d updates, %d stream events",
+            info.get_current_history_length(),
+            info.get_current_history_size(),
+            self.updates,
+            len(self.log),
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        cursor = self.log.cursor_after()
+        self.log.close()
+        workflow.continue_as_new(
+            self.inp.model_copy(
+                update={
+                    "stream": cursor,
+                    "published": self.batches.carried(),
+                    "progress": self.progress,
+                }
+            )
         )
 
-    def _handoff_due(self) -> bool:
-        info = workflow.info()
+    def _handoff_due(self, share: float = 1.0) -> bool:
+        """Has this run used `share` of any of its limits?"""
+        info, inp = workflow.info(), self.inp
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self.inp.max_history_events
+            or info.get_current_history_length() >= share * inp.max_history_events
+            or info.get_current_history_size() >= share * inp.max_history_bytes
+            or self.updates >= share * inp.max_updates
+            or len(self.log) >= share * inp.max_run_events
         )
-
-    @staticmethod
-    def _history_length() -> int:
-        return workflow.info().get_current_history_length()
 
     # -- the stream -------------------------------------------------------------
 
     def _status(self, state: TaskState, text: str, **data: object) -> None:
         waiting = state == TaskState.working and self.progress.questions
         self.progress.state = TaskState.input_required if waiting else state
+        # What the Temporal Web UI shows as the workflow's current details.
+        workflow.set_current_details(
+            f"**{self.progress.state.value}** (run {self.inp.run}, offset "
+            f"{self.log.next_offset}): {text}"
+        )
         self._publish(
             ProgressEvent(
                 type=EventType.status,
@@ -430,7 +502,7 @@ class AlertInvestigationWorkflow:
         # is deterministic.
         event = event.model_copy(update={"timestamp": workflow.now()})
         self.progress.fold.apply(event)
-        self.events.publish(event)
+        self.log.append(event)
 
     def _findings(self) -> list[Finding]:
         """In triage's order, not in the order the parallel specialists finished."""
@@ -441,32 +513,32 @@ class AlertInvestigationWorkflow:
     def _position(self, agent: str) -> RelayPosition:
         return self.progress.fold.position(agent)
 
-    def _fold_published_events(self) -> None:
-        """Fold every batch activities publish, after the stream's own handler (which
-        drops a batch it has already seen) appended it."""
-        append = workflow.get_signal_handler(_STREAM_PUBLISH_SIGNAL)
-        offset = workflow.get_query_handler(_STREAM_OFFSET_QUERY)
-        assert append is not None and offset is not None
-        converter = workflow.payload_converter()
-
-        def on_publish(batch: PublishInput) -> None:
-            before = offset()
-            append(batch)
-            if offset() == before:
-                return
-            for entry in batch.items:
-                if entry.topic == EVENTS_TOPIC:
-                    payload = Payload.FromString(base64.b64decode(entry.data))
-                    self.progress.fold.apply(converter.from_payload(payload, ProgressEvent))
-
-        workflow.set_signal_handler(_STREAM_PUBLISH_SIGNAL, on_publish)
-
     # -- queries, signals, updates ---------------------------------------------
+
+    @workflow.signal(name=PUBLISH_SIGNAL)
+    def publish(self, batch: PublishBatch) -> None:
+        """Take a producer's batch: each event once, in arrival order."""
+        if not self.batches.is_new(batch.publisher, batch.batch):
+            return
+        for event in batch.events:
+            if event.seq is not None and event.seq <= self._position(event.agent).last_seq:
+                continue  # already in the stream (a zombie attempt re-sending it)
+            if self.log.closed:
+                workflow.logger.warning("dropped an event after the run closed: %.200r", event)
+                continue
+            self.progress.fold.apply(event)
+            self.log.append(event)
+
+    @workflow.query(name=EVENTS_QUERY)
+    def events_page(self, from_offset: int) -> EventPage:
+        return self.log.page(from_offset)
+
+    @workflow.query(name=NEXT_OFFSET_QUERY)
+    def next_offset(self) -> int:
+        return self.log.next_offset
 
     @workflow.query(name=SNAPSHOT_QUERY)
     def snapshot(self) -> TaskSnapshot:
-        offset = workflow.get_query_handler(_STREAM_OFFSET_QUERY)
-        assert offset is not None
         questions = list(self.progress.questions.values())
         return TaskSnapshot(
             alert=self.inp.alert,
@@ -477,7 +549,7 @@ class AlertInvestigationWorkflow:
             question=questions[0] if questions else None,
             error=self.error,
             run=self.inp.run,
-            last_offset=offset() - 1,
+            last_offset=self.log.next_offset - 1,
             queue_position=self.progress.fold.queue_position,
         )
 
@@ -502,7 +574,8 @@ class AlertInvestigationWorkflow:
             update={
                 "run": self.inp.run + 1,
                 "reuse_findings": list(self.progress.findings.values()),
-                "stream_state": self.stream.get_state(),
+                "stream": self.log.cursor_after(),
+                "published": self.batches.carried(),
                 "progress": None,
                 "positions": positions,
             }
@@ -514,6 +587,7 @@ class AlertInvestigationWorkflow:
 
     @workflow.update(name=ANSWER_UPDATE)
     def answer(self, answer: Answer) -> None:
+        self.updates += 1
         agent = self._question_for(answer)
         self.progress.answers[agent] = answer.text
 

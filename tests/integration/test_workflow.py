@@ -98,7 +98,7 @@ async def test_answer_is_rejected_when_no_question_is_pending(stack: Stack):
 async def test_continue_as_new_mid_investigation_keeps_offsets_seqs_and_decision(stack: Stack):
     client = await client_for(stack)
     workflow_id = f"alert-test-can-{uuid.uuid4().hex[:8]}"
-    inp = InvestigationInput(alert=alert(stack, BOTH_SPECIALISTS), max_history_events=60)
+    inp = InvestigationInput(alert=alert(stack, BOTH_SPECIALISTS), max_run_events=25)
     handle = await client.start_workflow(
         AlertInvestigationWorkflow.run, inp, id=workflow_id, task_queue="surveil-investigations"
     )
@@ -110,6 +110,13 @@ async def test_continue_as_new_mid_investigation_keeps_offsets_seqs_and_decision
     assert (await first_run.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
     streamed = Determination.model_validate(terminal(items).data["determination"])
     same_decision(streamed, in_process_determination(stack, BOTH_SPECIALISTS))
+
+    # Afterwards, readers from 0 and from inside an early run read through every closed
+    # run to the final terminal event: the same offsets, the same events.
+    again = await collect(client, workflow_id)
+    assert [(o, e.model_dump()) for o, e in again] == [(o, e.model_dump()) for o, e in items]
+    middle = await collect(client, workflow_id, from_offset=13)
+    assert middle == items[13:]
 
 
 async def test_canceled_investigation_retries_as_next_run_with_higher_offsets(stack: Stack):
@@ -130,6 +137,12 @@ async def test_canceled_investigation_retries_as_next_run_with_higher_offsets(st
     assert duplicated_relays(first + second) == []
     final = terminal(second)
     assert final.data["state"] == "completed" and final.data["run"] == 2
+    # One stream per investigation: a reader from 0 reads through the canceled run's
+    # terminal event and ends at the retry's.
+    whole = await collect(client, handle.id)
+    assert [o for o, _ in whole] == list(range(second[-1][0] + 1))
+    assert whole[len(first) - 1][1].data["state"] == "canceled"
+    assert terminal(whole).data["state"] == "completed"
     snapshot = await client.get_workflow_handle(handle.id).query(
         SNAPSHOT_QUERY, result_type=TaskSnapshot
     )

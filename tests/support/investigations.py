@@ -25,7 +25,7 @@ async def collect(
     return [
         item
         async for item in events(
-            client, workflow_id, from_offset, poll_cooldown=timedelta(milliseconds=50)
+            client, workflow_id, from_offset, poll_interval=timedelta(milliseconds=50)
         )
     ]
 

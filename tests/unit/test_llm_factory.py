@@ -51,7 +51,7 @@ async def run_explain_graph(model: BaseChatModel, alert: Alert) -> list[str]:
     builder.add_node("explain", explain)
     builder.add_edge(START, "explain")
     builder.add_edge("explain", END)
-    run = GraphRun(builder.compile(), {}, agent="orchestrator")
+    run = GraphRun(builder.compile(), {}, agent="orchestrator", frame_ms=0)
     deltas = []
     async for event in run.events():
         assert event.step == "explain"

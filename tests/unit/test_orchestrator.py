@@ -66,6 +66,7 @@ async def test_triage_graph_streams_its_steps_and_rationale() -> None:
         build_triage_graph(OfflineAnalystModel()),
         {"alert": alert(AlertType.unknown)},
         agent="orchestrator",
+        frame_ms=0,  # one event per token, to see them stream
     )
     events = [event async for event in run.events()]
     steps = [(e.type, e.step) for e in events if e.type != EventType.message_delta]
@@ -84,7 +85,9 @@ async def test_triage_graph_streams_its_steps_and_rationale() -> None:
 async def synthesize(model: object) -> tuple[list[ProgressEvent], Determination]:
     graph = build_synthesis_graph(model)  # type: ignore[arg-type]
     the_alert = alert(AlertType.wash_trade)
-    run = GraphRun(graph, {"alert": the_alert, "findings": [WASH_FINDING]}, agent="orchestrator")
+    run = GraphRun(
+        graph, {"alert": the_alert, "findings": [WASH_FINDING]}, agent="orchestrator", frame_ms=0
+    )
     events = [event async for event in run.events()]
     return events, run.values["determination"]
 

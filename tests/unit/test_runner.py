@@ -71,12 +71,35 @@ async def test_custom_chunks_become_events_stamped_with_the_run_agent(wash_alert
 
 
 async def test_llm_tokens_become_message_deltas_of_the_calling_node(wash_alert: Alert) -> None:
-    run = GraphRun(linear_graph(explain), {"alert": wash_alert}, agent="orchestrator")
+    run = GraphRun(linear_graph(explain), {"alert": wash_alert}, agent="orchestrator", frame_ms=0)
     events = await collect(run)
     assert len(events) > 10
     assert all(e.type == EventType.message_delta and e.step == "explain" for e in events)
     assert all(e.text for e in events)  # the model's closing empty chunk is skipped
     assert "".join(e.text or "" for e in events) == run.values["rationale"]
+
+
+async def test_tokens_of_a_step_are_coalesced_into_frames_closed_by_other_events(
+    wash_alert: Alert,
+) -> None:
+    # A frame that never times out: what ends a frame here is content, not the clock.
+    async def explain_again(state: State) -> State:
+        return await explain(state)
+
+    graph = linear_graph(explain, step, explain_again)
+    per_token = await collect(GraphRun(graph, {"alert": wash_alert}, agent="x", frame_ms=0))
+    framed = await collect(GraphRun(graph, {"alert": wash_alert}, agent="x", frame_ms=1e9))
+
+    assert [e.type for e in framed] == [
+        EventType.message_delta,  # the first explain's answer, one frame
+        EventType.step_start,
+        EventType.step_progress,
+        EventType.step_complete,
+        EventType.message_delta,  # the second explain's answer: a new frame
+    ]
+    tokens = [e.text for e in per_token if e.type == EventType.message_delta]
+    assert len(tokens) > 20
+    assert "".join(e.text or "" for e in framed) == "".join(tokens)
 
 
 async def test_values_are_the_final_state_with_reducers_applied(wash_alert: Alert) -> None:

@@ -57,11 +57,13 @@ async def run(
     graph: Any, agent: str, alert: Alert, answer: Any = NO_ANSWER
 ) -> tuple[Finding, list[ProgressEvent], GraphRun]:
     """Run to the end; a question gets `answer`. Returns the finding, all events, the first run."""
-    first = GraphRun(graph, {"alert": alert}, agent=agent)
+    first = GraphRun(graph, {"alert": alert}, agent=agent, frame_ms=0)
     events = [event async for event in first.events()]
     current = first
     while current.question is not None:
-        current = GraphRun(graph, Command(resume=answer), agent=agent, thread_id=first.thread_id)
+        current = GraphRun(
+            graph, Command(resume=answer), agent=agent, thread_id=first.thread_id, frame_ms=0
+        )
         events += [event async for event in current.events()]
     return current.values["finding"], events, first
 

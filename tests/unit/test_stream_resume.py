@@ -1,31 +1,26 @@
-"""Which poll failures a workflow-stream subscription resumes after, and which end it."""
+"""Which read failures a stream reader tries again after, and which end it."""
 
 from __future__ import annotations
 
-import asyncio
-
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.client import _worth_resuming
+from workflows.client import _worth_retrying
 
 
-def _caused_by(cause: BaseException) -> WorkflowUpdateRPCTimeoutOrCancelledError:
-    error = WorkflowUpdateRPCTimeoutOrCancelledError()
-    error.__cause__ = cause
-    return error
+def test_a_read_whose_rpc_timed_out_under_load_is_tried_again() -> None:
+    assert _worth_retrying(RPCError("Timeout expired", RPCStatusCode.CANCELLED, b""))
+    assert _worth_retrying(RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""))
 
 
-def test_a_poll_whose_rpc_timed_out_is_resumed() -> None:
-    deadline = RPCError("Timeout expired", RPCStatusCode.CANCELLED, b"")
-    assert _worth_resuming(_caused_by(deadline))
+def test_a_workflow_task_in_failed_state_is_tried_again() -> None:
+    failed = WorkflowQueryFailedError(
+        "Unable to query workflow due to Workflow Task in failed state"
+    )
+    assert _worth_retrying(failed)
+    assert _worth_retrying(RPCError("not ready", RPCStatusCode.FAILED_PRECONDITION, b""))
 
 
-def test_our_own_cancellation_is_not_resumed() -> None:
-    # The SDK wraps asyncio cancellation in the same error type.
-    assert not _worth_resuming(_caused_by(asyncio.CancelledError()))
-
-
-def test_a_workflow_task_failure_is_resumed_other_rpc_errors_are_not() -> None:
-    assert _worth_resuming(RPCError("not ready", RPCStatusCode.FAILED_PRECONDITION, b""))
-    assert not _worth_resuming(RPCError("no such workflow", RPCStatusCode.NOT_FOUND, b""))
+def test_a_missing_workflow_or_a_query_bug_ends_the_read() -> None:
+    assert not _worth_retrying(RPCError("no such workflow", RPCStatusCode.NOT_FOUND, b""))
+    assert not _worth_retrying(WorkflowQueryFailedError("TypeError: bad argument"))
