@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEB_VENDOR_STAMP := web/vendor/.installed
 RUNS ?= 3
 
-.PHONY: install run test lint unit e2e reliability load bench backlog clean browser
+.PHONY: install run test lint unit e2e reliability load bench backlog soak clean browser
 
 install: $(STAMP) $(WEB_VENDOR_STAMP)
 
@@ -57,6 +57,10 @@ bench: install
 # A backlog at once through the per-tenant cap and the shared LLM limit (BACKLOG_ALERTS=500).
 backlog: install
 	$(BIN)/python -m benchmarks.backlog
+
+# One investigation of SOAK_MINUTES (default 10) at 50 LLM tokens/s, read every way.
+soak: install
+	$(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) web/node_modules web/vendor .surveil

@@ -135,14 +135,18 @@ class Channel:
         try:
             while True:
                 try:
+                    last: ProgressEvent | None = None
                     async for offset, event in self.hub.source(self.key, self.next_offset):
                         failures = 0
                         self._publish(StreamItem(offset, event))
-                        if event.is_terminal:
-                            self.hub.on_terminal(event)
-                            self._finish("terminal")
-                            return
-                    self._finish("exhausted")
+                        last = event
+                    # The source ends after the investigation's final terminal event (a
+                    # failed run that was retried goes on into its retry).
+                    if last is not None and last.is_terminal:
+                        self.hub.on_terminal(last)
+                        self._finish("terminal")
+                    else:
+                        self._finish("exhausted")
                     return
                 except asyncio.CancelledError:
                     raise
@@ -225,7 +229,7 @@ class StreamHub:
     async def subscribe(self, key: str, from_offset: int = 0) -> AsyncIterator[StreamItem]:
         """Every item with offset >= from_offset, in order, each exactly once.
 
-        Ends after the terminal event or when the stream ends; raises ViewerLagged or
+        Ends when the stream does (after the investigation's final terminal event); raises ViewerLagged or
         StreamFailed otherwise (the caller resumes from the last offset it received).
         """
         next_offset = from_offset
@@ -240,8 +244,6 @@ class StreamHub:
                         break
                     yield StreamItem(offset, event)
                     next_offset = offset + 1
-                    if event.is_terminal:
-                        return
                 if not reached_base:
                     return  # the stream ended before the buffer's start
                 continue
@@ -250,15 +252,11 @@ class StreamHub:
                 for item in replay:
                     yield item
                     next_offset = item.offset + 1
-                    if item.event.is_terminal:
-                        return
                 while True:
                     while viewer.items:
                         item = viewer.items.popleft()
                         yield item
                         next_offset = item.offset + 1
-                        if item.event.is_terminal:
-                            return
                     if viewer.lagged:
                         raise ViewerLagged(f"viewer fell {self.max_queue} events behind")
                     if channel.finished:

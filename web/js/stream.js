@@ -157,13 +157,25 @@ export class InvestigationStream {
     this.lastOffset = offset;
     this.failures = 0; // data flows again: the next outage starts from a short delay
     this.onEvent(offset, event);
-    if (isTerminal(event)) {
-      // The server closes after the terminal event; close first so EventSource
-      // does not take that for a dropped connection.
-      this.finished = true;
-      this.#closeSource();
-      this.onConnection("closed");
+    if (isTerminal(event)) this.#closeUnlessRetried(source, offset);
+  }
+
+  /**
+   * A terminal event ends the stream only if it is the investigation's last: a failed
+   * run that was retried goes on into its retry, on the same connection. Otherwise
+   * close before the server does, so EventSource does not take that for a drop.
+   */
+  async #closeUnlessRetried(source, offset) {
+    try {
+      const snapshot = await api.getAlert(this.alertId);
+      if (snapshot.last_offset > offset) return; // a later run goes on streaming
+    } catch (error) {
+      console.warn("surveil: could not check for a retry after the terminal event", error);
     }
+    if (source !== this.source || this.lastOffset > offset) return; // it went on meanwhile
+    this.finished = true;
+    this.#closeSource();
+    this.onConnection("closed");
   }
 
   #scheduleReconnect() {
