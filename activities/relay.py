@@ -7,9 +7,11 @@ loop that reports the relay position even while the producer is silent.
 How it batches (each batch is one `publish` signal, which costs the workflow's
 history ~4 events, so batching is what keeps a 10-minute run inside its limits):
 - An event that is not an LLM token frame (a step, a finding, a question, a status)
-  goes at once, with whatever was waiting before it: milestones are never late.
+  goes within `relay_milestone_linger_ms` (a few tens of ms), with whatever was
+  waiting before it: milestones are never late, and a tool's burst of step events
+  shares one signal.
 - Token frames (`message_delta`) wait up to `relay_batch_interval_ms` and go
-  together; so does anything past `relay_max_batch_events` or `MAX_BATCH_BYTES`.
+  together; anything past `relay_max_batch_events` or `MAX_BATCH_BYTES` goes at once.
 - Sending is serial and in order: the next batch goes when the last one was taken.
 A signal that fails is sent again with the same batch number, so the workflow drops
 it if the first one did land.
@@ -55,10 +57,11 @@ class EventRelay:
         self._publisher = f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
         settings = get_settings()
         self._interval = settings.relay_batch_interval_ms / 1000
+        self._linger = settings.relay_milestone_linger_ms / 1000
         self._max_events = settings.relay_max_batch_events
         self._pending: list[ProgressEvent] = []
         self._pending_bytes = 0
-        self._oldest: float | None = None  # monotonic time the oldest pending event came
+        self._deadline: float | None = None  # monotonic time the pending batch must go
         self._batch = 0
         self._unacked: PublishBatch | None = None  # sent, not known to have landed
         self._send_lock = asyncio.Lock()
@@ -118,12 +121,15 @@ class EventRelay:
             await self.flush()
         self._pending.append(event)
         self._pending_bytes += size
-        if self._oldest is None:
-            self._oldest = time.monotonic()
-        if event.type != EventType.message_delta or len(self._pending) >= self._max_events:
+        if len(self._pending) >= self._max_events:
             await self.flush()
-        elif self._timer is None or self._timer.done():
-            self._timer = asyncio.create_task(self._flush_later())
+            return
+        wait = self._interval if event.type == EventType.message_delta else self._linger
+        deadline = time.monotonic() + wait
+        if self._deadline is None or deadline < self._deadline:
+            self._deadline = deadline
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.create_task(self._flush_at_deadline())
 
     async def flush(self) -> None:
         """Send what is pending as one batch (and wait until the workflow has it)."""
@@ -138,20 +144,18 @@ class EventRelay:
             self._unacked = PublishBatch(
                 publisher=self._publisher, batch=self._batch, events=self._pending
             )
-            self._pending, self._pending_bytes, self._oldest = [], 0, None
+            self._pending, self._pending_bytes, self._deadline = [], 0, None
             self._batch += 1
             await self._signal(self._unacked)
             self._unacked = None
 
-    async def _flush_later(self) -> None:
-        while self._oldest is not None:
-            wait = self._oldest + self._interval - time.monotonic()
+    async def _flush_at_deadline(self) -> None:
+        while self._deadline is not None:
+            wait = self._deadline - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            elif self._pending:
-                await self.flush()
             else:
-                return
+                await self.flush()
 
     async def _signal(self, batch: PublishBatch) -> None:
         for attempt in range(1, SIGNAL_ATTEMPTS + 1):

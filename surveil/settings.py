@@ -93,11 +93,13 @@ class Settings(BaseSettings):
 
     # Durable stream cost vs. liveness (see docs/benchmarks.md, "Tuning"). LLM tokens
     # leave the agent coalesced into one frame per (agent, step) every stream_frame_ms.
-    # A relay batch is one signal (~4 history events): milestones go at once, token
-    # frames wait up to relay_batch_interval_ms. Readers page the stream with a Query
-    # (no history) every stream_poll_interval_ms while caught up.
+    # A relay batch is one signal (~4 history events): milestones go within
+    # relay_milestone_linger_ms, token frames wait up to relay_batch_interval_ms.
+    # Readers page the stream with a Query (no history) every stream_poll_interval_ms
+    # while caught up.
     stream_frame_ms: float = 100.0
     relay_batch_interval_ms: float = 4000.0
+    relay_milestone_linger_ms: float = 40.0
     relay_max_batch_events: int = 200
     stream_poll_interval_ms: float = Field(
         default=250.0,
