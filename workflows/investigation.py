@@ -402,9 +402,21 @@ class AlertInvestigationWorkflow:
         """
         if self._handoff_due(share=_EARLY_HANDOFF):
             raise _HandOff
+        # A step that a run starts with is not cut by this run's own limits: it would
+        # start over in the next run and be cut again, for ever. Only Temporal's own
+        # suggestion (near its hard limits) hands it off.
+        first_in_run = len(self.log) == 0
         task = asyncio.create_task(step())
         await workflow.wait_condition(
-            lambda: task.done() or self.cancel_requested or self._handoff_due()
+            lambda: (
+                task.done()
+                or self.cancel_requested
+                or (
+                    workflow.info().is_continue_as_new_suggested()
+                    if first_in_run
+                    else self._handoff_due()
+                )
+            )
         )
         if task.done():
             return task.result()
