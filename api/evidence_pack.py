@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from temporalio.client import Client
-from temporalio.contrib.workflow_streams import WorkflowStreamClient
 from temporalio.service import RPCError
 
 from api.investigations import translate_rpc_error, workflow_id_for
 from surveil.cases import CaseState
 from surveil.events import ProgressEvent
 from surveil.tasks import TaskSnapshot
-from workflows.investigation import EVENTS_TOPIC
+from workflows.client import events
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,11 @@ async def stream_digest(client: Client, workflow_id: str, last_offset: int) -> S
     digest = hashlib.sha256()
     count = 0
     if last_offset >= 0:
-        stream = WorkflowStreamClient.create(client, workflow_id)
         try:
-            async for item in stream.subscribe([EVENTS_TOPIC], 0, result_type=ProgressEvent):
-                digest.update(event_line(item.offset, item.data))
+            async for offset, event in events(client, workflow_id, 0):
+                digest.update(event_line(offset, event))
                 count += 1
-                if item.offset >= last_offset:
+                if offset >= last_offset:
                     break
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
