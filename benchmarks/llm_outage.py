@@ -44,7 +44,7 @@ async def investigate(stack: Stack, on_event=None) -> tuple[list[tuple[int, Prog
     handle = await start_investigation(client, alert)
     items = []
     cooldown = timedelta(milliseconds=100)
-    async for offset, event in events(client, handle.id, 0, poll_cooldown=cooldown):
+    async for offset, event in events(client, handle.id, 0, poll_interval=cooldown):
         items.append((offset, event))
         if on_event is not None:
             on_event(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -243,7 +244,9 @@ async def test_history_holds_the_users_message_and_honours_history_length(
     if protocol == "1.0":  # a2a-sdk's 0.3 adapter reads historyLength 0 as "not given"
         none = await client.get_task(GetTaskRequest(id=alert["id"], history_length=0))
         assert list(none.history) == []
-    await client.cancel_task(CancelTaskRequest(id=alert["id"]))
+    # Clean up; the investigation may well have finished by now.
+    with contextlib.suppress(TaskNotCancelableError):
+        await client.cancel_task(CancelTaskRequest(id=alert["id"]))
 
 
 async def test_list_tasks_shows_canceled_tasks_and_counts_them_all(api, demo_alerts) -> None:

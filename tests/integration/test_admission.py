@@ -50,7 +50,7 @@ def alerts(stack: Stack, tenant: str, n: int) -> list[Alert]:
 async def follow(stack: Stack, workflow_id: str) -> list[ProgressEvent]:
     client = await client_for(stack)
     cooldown = timedelta(milliseconds=50)
-    return [event async for _, event in events(client, workflow_id, 0, poll_cooldown=cooldown)]
+    return [event async for _, event in events(client, workflow_id, 0, poll_interval=cooldown)]
 
 
 def admission_of(items: list[ProgressEvent]) -> list[dict]:

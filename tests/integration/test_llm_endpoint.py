@@ -67,7 +67,7 @@ async def investigate(stack: Stack) -> tuple[list[tuple[int, ProgressEvent]], st
     client = await client_for(stack)
     handle = await start_investigation(client, fresh_alert(stack))
     cooldown = timedelta(milliseconds=50)
-    items = [item async for item in events(client, handle.id, 0, poll_cooldown=cooldown)]
+    items = [item async for item in events(client, handle.id, 0, poll_interval=cooldown)]
     return items, handle.id
 
 
