@@ -1,6 +1,8 @@
 """What stands in front of the SDK on `/a2a`: the bearer token (401 without one),
-`/a2a/` answered like `/a2a`, bodies that are not parseable JSON refused with -32700,
-and `id:` lines added to its SSE streams (api/a2a_event_ids.py)."""
+`/a2a/` answered like `/a2a`, a Content-Type other than JSON refused with -32005
+(ContentTypeNotSupported; no Content-Type is read as JSON), bodies that are not
+parseable JSON refused with -32700, and `id:` lines added to its SSE streams
+(api/a2a_event_ids.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,13 @@ class A2AAuth:
             return
         scope[TENANT_SCOPE_KEY] = tenant
         api_logging.bind(tenant=tenant)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and content_type and not _is_json(content_type):
+            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32005,  # ContentTypeNotSupported, as the A2A JSON-RPC binding reads it
+                "message": f"send JSON-RPC as application/json, not {content_type[:80]}"}})  # fmt: skip
+            await refusal(scope, receive, send)
+            return
         await self._parsed_or_refused(scope, receive, send_with_offset_ids(send))
 
     async def _parsed_or_refused(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,6 +93,10 @@ class A2AAuth:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 MAX_JSON_DEPTH = 64  # an A2A message nests a handful of levels; far deeper is an attack

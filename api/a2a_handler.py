@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from a2a.helpers.proto_helpers import get_text_parts
 from a2a.server.context import ServerCallContext
 from a2a.server.events.event_queue import Event
-from a2a.server.request_handlers.request_handler import RequestHandler
+from a2a.server.request_handlers.request_handler import RequestHandler, validate_request_params
 from a2a.types.a2a_pb2 import (
     AgentCard,
     CancelTaskRequest,
@@ -179,12 +179,14 @@ class TemporalRequestHandler(RequestHandler):
 
     # -- methods -----------------------------------------------------------------
 
+    @validate_request_params
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
         # Investigations take minutes: answer at once; follow with GetTask or SubscribeToTask.
         return await self._answer(_tenant(context), params)
 
+    @validate_request_params
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
@@ -196,6 +198,7 @@ class TemporalRequestHandler(RequestHandler):
         async for event in self._stream(tenant, first.id, from_offset=0, resumed=False):
             yield event
 
+    @validate_request_params
     async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
@@ -251,6 +254,7 @@ class TemporalRequestHandler(RequestHandler):
             return None
         return determination_event(alert_id, offset, snapshot.determination.model_dump(mode="json"))
 
+    @validate_request_params
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
@@ -258,6 +262,7 @@ class TemporalRequestHandler(RequestHandler):
         task = await self._task(tenant, params.id, await self._snapshot(tenant, params.id))
         return apply_history_length(task, params)
 
+    @validate_request_params
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
@@ -277,6 +282,7 @@ class TemporalRequestHandler(RequestHandler):
             snapshot = await self._snapshot(tenant, params.id)
         return await self._task(tenant, params.id, snapshot)
 
+    @validate_request_params
     async def on_list_tasks(
         self, params: ListTasksRequest, context: ServerCallContext
     ) -> ListTasksResponse:

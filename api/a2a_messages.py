@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from typing import Any
 
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts
@@ -98,7 +99,7 @@ def _first_alert_named(tenant: str, candidates: list[str]) -> Alert | None:
 def how_to_name_an_alert(message: Message) -> Message:
     """The agent's answer to a message that names no alert."""
     return Message(
-        message_id=f"reply-{message.message_id}" if message.message_id else "reply",
-        context_id=message.context_id, role=Role.ROLE_AGENT,
+        message_id=f"reply-{message.message_id or uuid.uuid4().hex}",
+        context_id=message.context_id or str(uuid.uuid4()), role=Role.ROLE_AGENT,
         parts=[Part(text=HOW_TO_NAME_AN_ALERT)],
     )  # fmt: skip

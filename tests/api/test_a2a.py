@@ -191,6 +191,10 @@ async def test_conformance_details_of_the_jsonrpc_endpoint(stack, api, demo_aler
         "messageId": "img", "role": "ROLE_USER", "parts": [image]}})  # fmt: skip
     refused = (await api.post("/a2a", json=body, headers=headers)).json()
     assert refused["error"]["code"] == -32005, refused  # ContentTypeNotSupported
+    as_text = await api.post(
+        "/a2a", content=str(body).encode(), headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert as_text.json()["error"]["code"] == -32005, as_text.text  # the HTTP media type too
 
     card = await api.get("/.well-known/agent-card.json")
     assert card.headers["cache-control"] == "public, max-age=300" and card.headers["etag"]
