@@ -23,7 +23,7 @@ from api.deps import (
     ServicesDep,
 )
 from api.investigations import InvalidPageToken, workflow_id_for
-from api.problems import Problem, bad_request, not_found
+from api.problems import Problem, bad_request, conflict, not_found
 from api.queue import CaseStatus, Queue, QueueFilter, QueueSort, sort_rows
 from surveil.cases import Action, RecordInput
 from surveil.models import Alert, AlertType, Disposition
@@ -375,6 +375,40 @@ async def retry_alert(
                  f"run {snapshot.run + 1} after a {snapshot.state.value} run {snapshot.run}",
                  run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "retrying", "run": snapshot.run + 1}
+
+
+class RerunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=4000,
+        description="Why (new data imported, a question answered late); kept in the audit trail.",
+    )  # fmt: skip
+
+
+@router.post(
+    "/alerts/{alert_id}/rerun", status_code=202,
+    summary="Re-run a finished investigation from scratch (a new run of the same stream), "
+    "e.g. after new data was imported; not once a person decided the case",
+)  # fmt: skip
+async def rerun_alert(
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: RerunIn
+) -> dict[str, Any]:
+    tenant = person.tenant
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    await services.investigations.snapshot(tenant, alert_id)  # 404 before anything else
+    case = await services.cases.state(tenant, alert_id)
+    if case.decision is not None:
+        raise conflict(
+            f"the case was decided by {case.decision.user}; a decided case is not re-run"
+        )
+    services.submissions.acquire(tenant)
+    snapshot = await services.investigations.retry(tenant, alert_id, fresh=True)
+    await record(services, person, alert_id, Action.rerun,
+                 f"run {snapshot.run + 1} from scratch after a {snapshot.state.value} "
+                 f"run {snapshot.run}: {body.reason.strip()}",
+                 run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
+    return {"id": alert_id, "status": "rerunning", "run": snapshot.run + 1}
 
 
 @router.post(
