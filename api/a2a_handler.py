@@ -47,6 +47,7 @@ from a2a.utils.errors import (
     PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    UnsupportedOperationError,
 )
 from a2a.utils.task import apply_history_length, validate_history_length
 from google.protobuf.json_format import MessageToDict
@@ -61,7 +62,9 @@ from api.a2a_mapping import (
     task_from_snapshot,
     user_message,
 )
-from api.a2a_messages import alert_from, check_media_types, how_to_name_an_alert
+from api.a2a_messages import alert_from, check_media_types
+from api.a2a_rejections import RejectedTasks, is_rejected_id
+from api.auth import signing_key
 from api.deps import Services
 from api.investigations import InvestigationNotFound, ListStatus, NotAllowedNow, workflow_id_for
 from api.problems import Problem
@@ -104,8 +107,15 @@ class TemporalRequestHandler(RequestHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
         self.investigations = services.investigations
+        self.rejected = RejectedTasks(signing_key(services.settings, services.tokens))
 
     # -- helpers -----------------------------------------------------------------
+
+    def _rejected(self, tenant: str, task_id: str) -> Task:
+        task = self.rejected.find(tenant, task_id)
+        if task is None:
+            raise TaskNotFoundError(message=f"task {task_id!r} not found")
+        return task
 
     async def _snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
         try:
@@ -120,12 +130,30 @@ class TemporalRequestHandler(RequestHandler):
         return task_from_snapshot(alert_id, snapshot, history)
 
     async def _continuation(self, tenant: str, message: Message) -> Task | None:
-        """A message on an existing task that waits for input answers its question."""
+        """A message on an existing task answers its question; a task waits for no
+        other message (a new alert is a new task: send it without a taskId)."""
         if not message.task_id:
             return None
+        if message.context_id and message.context_id != message.task_id:
+            raise InvalidParamsError(
+                message=f"contextId {message.context_id!r} is not the context of task "
+                f"{message.task_id!r} (a task's context id is its id)"
+            )
+        if is_rejected_id(message.task_id):
+            self._rejected(tenant, message.task_id)  # TaskNotFound unless it is one of ours
+            raise UnsupportedOperationError(
+                message=f"task {message.task_id!r} is rejected; send a new message without taskId"
+            )
         snapshot = await self._snapshot(tenant, message.task_id)
+        if snapshot.state in TERMINAL_TASK_STATES:
+            raise UnsupportedOperationError(
+                message=f"task {message.task_id!r} is {snapshot.state.value}; it takes no more "
+                "messages (retry it with POST /api/alerts/{id}/retry)"
+            )
         if snapshot.question is None:
-            return None
+            raise InvalidParamsError(
+                message=f"task {message.task_id!r} is {snapshot.state.value}, not waiting for input"
+            )
         text = " ".join(get_text_parts(message.parts)).strip()
         if not text:
             raise InvalidParamsError(message="answer the question with a text part")
@@ -165,7 +193,7 @@ class TemporalRequestHandler(RequestHandler):
                         status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))  # fmt: skip
         return await self._task(tenant, alert_id, snapshot)
 
-    async def _answer(self, tenant: str, params: SendMessageRequest) -> Task | Message:
+    async def _answer(self, tenant: str, params: SendMessageRequest) -> Task:
         check_media_types(params.message)
         validate_history_length(params.configuration)
         continued = await self._continuation(tenant, params.message)
@@ -173,7 +201,9 @@ class TemporalRequestHandler(RequestHandler):
             return apply_history_length(continued, params.configuration)
         alert_id = await self._start(tenant, params.message)
         if alert_id is None:
-            return how_to_name_an_alert(params.message)
+            return apply_history_length(
+                self.rejected.reject(tenant, params.message), params.configuration
+            )
         task = await self._initial_task(tenant, alert_id)
         return apply_history_length(task, params.configuration)
 
@@ -193,8 +223,8 @@ class TemporalRequestHandler(RequestHandler):
         tenant = _tenant(context)
         first = await self._answer(tenant, params)
         yield first
-        if isinstance(first, Message):
-            return  # named no alert: the reply is the whole answer
+        if first.status.state == TaskState.TASK_STATE_REJECTED:
+            return  # named no alert: the rejected task is the whole answer
         async for event in self._stream(tenant, first.id, from_offset=0, resumed=False):
             yield event
 
@@ -204,6 +234,11 @@ class TemporalRequestHandler(RequestHandler):
     ) -> AsyncGenerator[Event]:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
+        if is_rejected_id(params.id):
+            self._rejected(tenant, params.id)
+            raise UnsupportedOperationError(
+                message=f"task {params.id!r} is rejected; nothing streams"
+            )
         last = last_event_id(context)
         snapshot = await self._snapshot(tenant, params.id)
         next_offset = await self.investigations.next_offset(tenant, params.id)
@@ -259,6 +294,8 @@ class TemporalRequestHandler(RequestHandler):
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
         validate_history_length(params)
+        if is_rejected_id(params.id):
+            return self._rejected(tenant, params.id)
         task = await self._task(tenant, params.id, await self._snapshot(tenant, params.id))
         return apply_history_length(task, params)
 
@@ -268,6 +305,9 @@ class TemporalRequestHandler(RequestHandler):
     ) -> Task | None:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
+        if is_rejected_id(params.id):
+            self._rejected(tenant, params.id)
+            raise TaskNotCancelableError(message=f"task {params.id!r} is rejected")
         try:
             await self.investigations.cancel(tenant, params.id)
         except InvestigationNotFound as exc:
