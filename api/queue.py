@@ -317,6 +317,9 @@ class Queue:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return {}
+            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                # Too busy admitting a backlog to answer now: the rows show "running".
+                return {}
             raise translate_rpc_error(exc) from exc
         except WorkflowQueryFailedError:  # it ended (idle) between listing and asking
             return {}
