@@ -1,13 +1,14 @@
 """Rejected tasks: what a message that names no alert gets, without storing anything.
 
 A generic A2A client that says "hello" should get a useful answer, not an error; it
-gets a Task in state REJECTED whose status message says how to name or send an
+gets a Task in state REJECTED whose status message (and history) says how to name or send an
 alert, so that client can also GetTask it, see that CancelTask, SubscribeToTask and
 further messages are refused for a finished task, and move on. There is nothing to
 keep for such a task, so its id carries all of it: when it was rejected, a nonce, and
 an HMAC over both and the tenant. Only this deployment issues ids that verify, and
 only for the tenant they were issued to; anyone else gets TaskNotFound. Rejected
-tasks are not listed by ListTasks and have no history after the first answer.
+tasks are not listed by ListTasks; read back, their history is the agent's reply
+alone (the user's message is in the first answer only).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class RejectedTasks:
         sent = Message()
         sent.CopyFrom(message)
         sent.task_id, sent.context_id = task.id, task.context_id
-        task.history.append(sent)
+        task.history.insert(0, sent)
         return task
 
     def find(self, tenant: str, task_id: str) -> Task | None:
@@ -72,4 +73,4 @@ def _task(task_id: str, stamp: int) -> Task:
     )  # fmt: skip
     status = TaskStatus(state=TaskState.TASK_STATE_REJECTED, message=reply)
     status.timestamp.FromDatetime(datetime.fromtimestamp(stamp, UTC))
-    return Task(id=task_id, context_id=task_id, status=status)
+    return Task(id=task_id, context_id=task_id, status=status, history=[reply])

@@ -184,10 +184,11 @@ async def test_a_message_naming_no_alert_gets_a_rejected_task_saying_what_to_sen
     rejected = answers[0].task
     assert rejected.status.state == TaskState.TASK_STATE_REJECTED
     assert "stored alert id" in rejected.status.message.parts[0].text
-    assert [m.message_id for m in rejected.history] == ["hi-1"]
+    assert [m.message_id for m in rejected.history] == ["hi-1", f"{rejected.id}-reply"]
     # Kept nowhere, yet it can be read back; finished, so nothing else applies to it.
     read = await client.get_task(GetTaskRequest(id=rejected.id))
     assert read.status.state == TaskState.TASK_STATE_REJECTED
+    assert [m.role for m in read.history] == [Role.ROLE_AGENT]
     with pytest.raises(TaskNotCancelableError):
         await client.cancel_task(CancelTaskRequest(id=rejected.id))
     with pytest.raises(UnsupportedOperationError):
