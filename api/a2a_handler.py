@@ -54,7 +54,7 @@ from google.protobuf.json_format import MessageToDict
 
 from api import logging as api_logging
 from api import metrics
-from api.a2a_auth import TENANT_SCOPE_KEY
+from api.a2a_auth import PERSON_SCOPE_KEY, TENANT_SCOPE_KEY
 from api.a2a_mapping import (
     determination_event,
     events_for,
@@ -64,12 +64,13 @@ from api.a2a_mapping import (
 )
 from api.a2a_messages import alert_from, check_media_types
 from api.a2a_rejections import RejectedTasks, is_rejected_id
-from api.auth import signing_key
+from api.auth import Principal, signing_key
 from api.deps import Services
 from api.investigations import InvestigationNotFound, ListStatus, NotAllowedNow, workflow_id_for
 from api.problems import Problem
 from api.routes.events import BadOffset, parse_offset
 from api.stream_metrics import metered_stream
+from surveil.cases import ACTING_ROLES, Action
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
 
 log = logging.getLogger("surveil.api.a2a")
@@ -89,6 +90,17 @@ def _tenant(context: ServerCallContext) -> str:
     if not tenant:  # the auth middleware guarantees it; never serve without one
         raise InvalidParamsError(message="no tenant for this request")
     return tenant
+
+
+def _acting_person(context: ServerCallContext) -> Principal:
+    """The person behind a request that changes something (message/send, tasks/cancel):
+    a viewer reads (tasks/get, tasks/list, subscribe) but does not act, as on REST."""
+    person = context.state.get(PERSON_SCOPE_KEY)
+    if not isinstance(person, Principal):  # the auth middleware guarantees it
+        raise InvalidParamsError(message="no person for this request")
+    if person.role not in ACTING_ROLES:
+        raise InvalidRequestError(message=f"a {person.role.value} can read but not act")
+    return person
 
 
 def last_event_id(context: ServerCallContext) -> int | None:
@@ -129,9 +141,10 @@ class TemporalRequestHandler(RequestHandler):
         history = [user_message(alert_id, snapshot.alert, sent)]
         return task_from_snapshot(alert_id, snapshot, history)
 
-    async def _continuation(self, tenant: str, message: Message) -> Task | None:
+    async def _continuation(self, person: Principal, message: Message) -> Task | None:
         """A message on an existing task answers its question; a task waits for no
         other message (a new alert is a new task: send it without a taskId)."""
+        tenant = person.tenant
         if not message.task_id:
             return None
         if message.context_id and message.context_id != message.task_id:
@@ -164,10 +177,15 @@ class TemporalRequestHandler(RequestHandler):
         except NotAllowedNow as exc:
             raise InvalidParamsError(message=str(exc)) from exc
         snapshot = await self._snapshot(tenant, message.task_id)
+        await self.services.cases.record(
+            person, message.task_id, Action.answer, f"{snapshot.question.agent if snapshot.question else 'agent'}: {text} (over A2A)",
+            run=snapshot.run, offset=snapshot.last_offset,
+        )  # fmt: skip
         return await self._task(tenant, message.task_id, snapshot)
 
-    async def _start(self, tenant: str, message: Message) -> str | None:
+    async def _start(self, person: Principal, message: Message) -> str | None:
         """Start (or attach to) the investigation the message names; None if it names none."""
+        tenant = person.tenant
         # The rate limit comes before any reading: a flood of messages costs nothing.
         try:
             self.services.submissions.acquire(tenant)
@@ -183,6 +201,10 @@ class TemporalRequestHandler(RequestHandler):
         except NotAllowedNow as exc:
             raise InvalidParamsError(message=str(exc)) from exc
         metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
+        if started.created:
+            await self.services.cases.record(
+                person, alert.id, Action.submit, "investigation started (over A2A)", run=1
+            )
         return alert.id
 
     async def _initial_task(self, tenant: str, alert_id: str) -> Task:
@@ -193,13 +215,14 @@ class TemporalRequestHandler(RequestHandler):
                         status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))  # fmt: skip
         return await self._task(tenant, alert_id, snapshot)
 
-    async def _answer(self, tenant: str, params: SendMessageRequest) -> Task:
+    async def _answer(self, person: Principal, params: SendMessageRequest) -> Task:
+        tenant = person.tenant
         check_media_types(params.message)
         validate_history_length(params.configuration)
-        continued = await self._continuation(tenant, params.message)
+        continued = await self._continuation(person, params.message)
         if continued is not None:
             return apply_history_length(continued, params.configuration)
-        alert_id = await self._start(tenant, params.message)
+        alert_id = await self._start(person, params.message)
         if alert_id is None:
             return apply_history_length(
                 self.rejected.reject(tenant, params.message), params.configuration
@@ -214,14 +237,15 @@ class TemporalRequestHandler(RequestHandler):
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
         # Investigations take minutes: answer at once; follow with GetTask or SubscribeToTask.
-        return await self._answer(_tenant(context), params)
+        return await self._answer(_acting_person(context), params)
 
     @validate_request_params
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        tenant = _tenant(context)
-        first = await self._answer(tenant, params)
+        person = _acting_person(context)
+        tenant = person.tenant
+        first = await self._answer(person, params)
         yield first
         if first.status.state == TaskState.TASK_STATE_REJECTED:
             return  # named no alert: the rejected task is the whole answer
@@ -303,17 +327,22 @@ class TemporalRequestHandler(RequestHandler):
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
-        tenant = _tenant(context)
+        person = _acting_person(context)
+        tenant = person.tenant
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
         if is_rejected_id(params.id):
             self._rejected(tenant, params.id)
             raise TaskNotCancelableError(message=f"task {params.id!r} is rejected")
         try:
-            await self.investigations.cancel(tenant, params.id)
+            canceled = await self.investigations.cancel(tenant, params.id)
         except InvestigationNotFound as exc:
             raise TaskNotFoundError(message=f"task {params.id!r} not found") from exc
         except NotAllowedNow as exc:
             raise TaskNotCancelableError(message=str(exc)) from exc
+        await self.services.cases.record(
+            person, params.id, Action.cancel, "canceled over A2A (tasks/cancel carries no reason)",
+            run=canceled.run, offset=canceled.last_offset,
+        )  # fmt: skip
         # The workflow acknowledges the signal within moments; report the state it reaches.
         deadline = time.monotonic() + 10
         snapshot = await self._snapshot(tenant, params.id)

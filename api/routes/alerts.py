@@ -25,11 +25,10 @@ from api.deps import (
 from api.investigations import InvalidPageToken, workflow_id_for
 from api.problems import Problem, bad_request, conflict, not_found
 from api.queue import CaseStatus, Queue, QueueFilter, QueueSort, sort_rows
-from surveil.cases import Action, RecordInput
+from surveil.cases import Action
 from surveil.models import Alert, AlertType, Disposition
 from surveil.store import Store
 from surveil.tasks import Answer
-from workflows import case as wf_case
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -434,7 +433,4 @@ async def record(
     offset: int | None = None,
 ) -> None:
     """Append the action to the alert's audit trail (its case workflow), once it was done."""
-    await services.cases.update(
-        person.tenant, alert_id, wf_case.RECORD_UPDATE,
-        RecordInput(actor=person.actor, action=action, detail=detail, run=run, offset=offset),
-    )  # fmt: skip
+    await services.cases.record(person, alert_id, action, detail, run=run, offset=offset)

@@ -270,3 +270,30 @@ async def test_a_finished_investigation_is_rerun_from_scratch_until_a_person_dec
     assert decided.json()["audit"][-1]["run"] == 2
     again = await api.post(f"{base}/rerun", json={"reason": "one more"})
     assert again.status_code == 409 and "decided" in problem(again)["detail"]
+
+
+async def test_over_a2a_a_viewer_cannot_act_and_an_analysts_actions_are_audited(
+    api, people, demo_alerts
+) -> None:
+    alert = fresh_alert(demo_alerts, "insider_trading")
+
+    def send(message_id: str) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+            "messageId": message_id, "role": "ROLE_USER", "parts": [{"data": alert}]}}}  # fmt: skip
+
+    version = {"A2A-Version": "1.0"}
+    refused = (await people["vic"].post("/a2a", json=send("by-vic"), headers=version)).json()
+    assert refused["error"]["code"] == -32600 and "viewer" in refused["error"]["message"]
+    assert (await api.get(f"/api/alerts/{alert['id']}")).status_code == 404  # nothing started
+
+    sent = (await api.post("/a2a", json=send("by-alice"), headers=version)).json()
+    assert sent["result"]["task"]["id"] == alert["id"], sent
+    cancel = {"jsonrpc": "2.0", "id": 2, "method": "CancelTask", "params": {"id": alert["id"]}}
+    not_vic = (await people["vic"].post("/a2a", json=cancel, headers=version)).json()
+    assert not_vic["error"]["code"] == -32600
+    by_bob = (await people["bob"].post("/a2a", json=cancel, headers=version)).json()
+    await read_sse(api, f"/api/alerts/{alert['id']}/events")
+    audit = (await api.get(f"/api/alerts/{alert['id']}/audit")).json()
+    expected = [("submit", "alice")] + ([("cancel", "bob")] if "result" in by_bob else [])
+    assert [(e["action"], e["user"]) for e in audit] == expected, by_bob
+    assert all("A2A" in e["detail"] for e in audit)
