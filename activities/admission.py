@@ -3,7 +3,10 @@
 A workflow cannot signal-with-start another workflow, so the investigation asks
 through this activity: it signals-with-start `TenantAdmissionWorkflow` (one per
 tenant, by name: activities do not import workflows) with the investigation's id and
-the cap from the settings, then asks where in the queue it stands. Without a cap
+the cap from the settings. It does not ask back where the investigation stands: a
+backlog of hundreds asking one workflow at once overflows its query buffer ("consistent
+query buffer is full", seen with 200); the admission workflow signals the place
+instead (`queued`), and the turn (`admitted`). Without a cap
 (`SURVEIL_MAX_CONCURRENT_INVESTIGATIONS_PER_TENANT` unset) every investigation is
 admitted at once and no admission workflow exists.
 """
@@ -19,6 +22,7 @@ ADMISSION_WORKFLOW = "TenantAdmissionWorkflow"
 REQUEST_SIGNAL = "request"
 RELEASE_SIGNAL = "release"
 ADMITTED_SIGNAL = "admitted"  # sent to the investigation when its turn comes
+QUEUED_SIGNAL = "queued"  # sent to the investigation with its place, when it has to wait
 POSITION_QUERY = "position"
 STATE_QUERY = "state"
 
@@ -34,8 +38,7 @@ class SlotRequest(BaseModel):
 
 
 class SlotGrant(BaseModel):
-    capped: bool  # False: no cap configured, go ahead
-    position: int = 0  # 0: running now; n: n-th in the tenant's queue
+    capped: bool  # False: no cap configured, go ahead; True: wait for `admitted`
     cap: int = 0
 
 
@@ -46,6 +49,7 @@ class AdmissionState(BaseModel):
     cap: int
     queue: list[str] = []  # investigation workflow ids, first come first served
     running: list[str] = []
+    unannounced: list[str] = []  # queued, not yet told their place (`queued` signal)
 
 
 @activity.defn
@@ -54,7 +58,7 @@ async def request_slot(request: SlotRequest) -> SlotGrant:
     if not cap:
         return SlotGrant(capped=False)
     request = request.model_copy(update={"cap": cap})
-    handle = await activity.client().start_workflow(
+    await activity.client().start_workflow(
         ADMISSION_WORKFLOW,
         AdmissionState(tenant=request.tenant, cap=cap),
         id=admission_workflow_id(request.tenant),
@@ -62,5 +66,4 @@ async def request_slot(request: SlotRequest) -> SlotGrant:
         start_signal=REQUEST_SIGNAL,
         start_signal_args=[request],
     )
-    position = await handle.query(POSITION_QUERY, request.workflow_id, result_type=int)
-    return SlotGrant(capped=True, position=max(position, 0), cap=cap)
+    return SlotGrant(capped=True, cap=cap)

@@ -13,7 +13,7 @@ the outcome is not the same in all of them, the finding cannot settle the alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from itertools import product
 
 from surveil.models import Alert, Disposition, Evidence, EvidenceState, Finding
@@ -31,7 +31,7 @@ def outcome_of(score: float, thresholds: Thresholds) -> Disposition:
 
 def unknowns_that_matter(
     evidence: Sequence[Evidence],
-    score: Callable[[Iterable[Evidence]], float],
+    score: Callable[[list[Evidence]], float],
     thresholds: Thresholds,
 ) -> list[Evidence]:
     """The unknown evidence, when filling it in either way could change the outcome;
@@ -56,6 +56,8 @@ def missing_reason(evidence: Evidence) -> str:
 
 
 def _cite(evidence: Evidence) -> str:
+    if evidence.value is None:
+        return missing_reason(evidence)
     relation = "≥" if evidence.value >= evidence.threshold else "≤"
     unit = f" {evidence.unit}" if evidence.unit else ""
     return (

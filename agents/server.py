@@ -7,19 +7,24 @@ the SDK's JSON-RPC routes (A2A 1.0 and 0.3 on the same endpoint) in a Starlette 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from a2a.helpers.proto_helpers import get_data_parts
+from a2a.server.context import ServerCallContext
+from a2a.server.events.event_queue import Event
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore
-from a2a.types import AgentCard
+from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest, Task
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agents.a2a_executor import GraphFactory, SpecialistExecutor, SpecialistRequests
 from agents.agent_auth import RequireAgentToken, server_token
@@ -64,6 +69,68 @@ def specialist_spec(name: str) -> SpecialistSpec:
     return spec
 
 
+NO_ALERT_REPLY = (
+    "This agent analyses one trade-surveillance alert per task. Send it as a data part "
+    '{"alert": {...}} (id, type, account, instrument, window_start, window_end). '
+    "No task was created."
+)
+
+
+class SpecialistRequestHandler(DefaultRequestHandler):
+    """The SDK's handler, except that a message which starts no analysis (no task id,
+    no data part at all) is answered with a Message saying what to send, as a generic
+    A2A client expects, rather than an error. An alert that is not valid is still
+    -32602 (the executor says which field)."""
+
+    async def on_message_send(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> Task | Message:
+        reply = _reply_to_a_message_without_alert(params)
+        if reply is not None:
+            return reply
+        return await super().on_message_send(params, context)
+
+    async def on_message_send_stream(
+        self, params: SendMessageRequest, context: ServerCallContext
+    ) -> AsyncGenerator[Event]:
+        reply = _reply_to_a_message_without_alert(params)
+        if reply is not None:
+            yield reply
+            return
+        async for event in super().on_message_send_stream(params, context):
+            yield event
+
+
+def _reply_to_a_message_without_alert(params: SendMessageRequest) -> Message | None:
+    message = params.message
+    if not params.HasField("message") or message.task_id or get_data_parts(message.parts):
+        return None  # the SDK and the executor answer these (required fields, answers, alerts)
+    return Message(
+        message_id=f"reply-{message.message_id or uuid.uuid4().hex}",
+        context_id=message.context_id or str(uuid.uuid4()),
+        role=Role.ROLE_AGENT, parts=[Part(text=NO_ALERT_REPLY)],
+    )  # fmt: skip
+
+
+class JsonContentType:
+    """-32005 (ContentTypeNotSupported) for a JSON-RPC call sent as anything but JSON
+    (no Content-Type is read as JSON); the SDK would answer -32700."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == RPC_PATH:
+            raw = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            media_type = raw.split(";")[0].strip().lower()
+            if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+                refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                    "code": -32005, "message": "send JSON-RPC as application/json"}})  # fmt: skip
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def build_app(
     specialist: str,
     *,
@@ -83,7 +150,7 @@ def build_app(
     # In memory on purpose: tasks/get and resubscribe work while this process lives;
     # durability is Temporal's job (a retried activity restarts a lost task).
     task_store = InMemoryTaskStore()
-    handler = DefaultRequestHandler(
+    handler = SpecialistRequestHandler(
         agent_executor=executor,
         task_store=task_store,
         agent_card=card,
@@ -109,6 +176,7 @@ def build_app(
         Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(JsonContentType)
     token = server_token(settings)
     if token is not None:  # without mTLS, only the worker's bearer token gets in
         app.add_middleware(RequireAgentToken, token=token)

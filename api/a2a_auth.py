@@ -1,6 +1,8 @@
 """What stands in front of the SDK on `/a2a`: the bearer token (401 without one),
-`/a2a/` answered like `/a2a`, bodies that are not parseable JSON refused with -32700,
-and `id:` lines added to its SSE streams (api/a2a_event_ids.py)."""
+`/a2a/` answered like `/a2a`, a Content-Type other than JSON refused with -32005
+(ContentTypeNotSupported; no Content-Type is read as JSON), bodies that are not
+parseable JSON refused with -32700, and `id:` lines added to its SSE streams
+(api/a2a_event_ids.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from starlette.types import Message as ASGIMessage
 from api import logging as api_logging
 from api.a2a_card import A2A_PATH
 from api.a2a_event_ids import send_with_offset_ids
-from api.deps import tenant_from_header
+from api.deps import person_from_header
 from api.problems import problem_response, unauthorized
 
 TENANT_SCOPE_KEY = "surveil_tenant"
+PERSON_SCOPE_KEY = "surveil_person"  # the api.auth.Principal: who acts, with which role
 
 
 class TenantContextBuilder(DefaultServerCallContextBuilder):
@@ -28,6 +31,7 @@ class TenantContextBuilder(DefaultServerCallContextBuilder):
     def build(self, request: Request) -> ServerCallContext:
         context = super().build(request)
         context.state[TENANT_SCOPE_KEY] = request.scope.get(TENANT_SCOPE_KEY)
+        context.state[PERSON_SCOPE_KEY] = request.scope.get(PERSON_SCOPE_KEY)
         return context
 
 
@@ -45,15 +49,23 @@ class A2AAuth:
         # Clients that join the card's URL with "/" reach "/a2a/": the same endpoint.
         scope = {**scope, "path": A2A_PATH, "raw_path": A2A_PATH.encode()}
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        tenant = tenant_from_header(self.services_getter(), headers.get("authorization"))
-        if tenant is None:
+        person = person_from_header(self.services_getter(), headers.get("authorization"))
+        if person is None:
             response = problem_response(
                 unauthorized("A2A requires 'Authorization: Bearer <token>'")
             )
             await response(scope, receive, send)
             return
-        scope[TENANT_SCOPE_KEY] = tenant
-        api_logging.bind(tenant=tenant)
+        scope[TENANT_SCOPE_KEY] = person.tenant
+        scope[PERSON_SCOPE_KEY] = person
+        api_logging.bind(tenant=person.tenant, user=person.user)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and content_type and not _is_json(content_type):
+            refusal = JSONResponse({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32005,  # ContentTypeNotSupported, as the A2A JSON-RPC binding reads it
+                "message": f"send JSON-RPC as application/json, not {content_type[:80]}"}})  # fmt: skip
+            await refusal(scope, receive, send)
+            return
         await self._parsed_or_refused(scope, receive, send_with_offset_ids(send))
 
     async def _parsed_or_refused(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,6 +96,10 @@ class A2AAuth:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 MAX_JSON_DEPTH = 64  # an A2A message nests a handful of levels; far deeper is an attack

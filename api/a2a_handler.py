@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from a2a.helpers.proto_helpers import get_text_parts
 from a2a.server.context import ServerCallContext
 from a2a.server.events.event_queue import Event
-from a2a.server.request_handlers.request_handler import RequestHandler
+from a2a.server.request_handlers.request_handler import RequestHandler, validate_request_params
 from a2a.types.a2a_pb2 import (
     AgentCard,
     CancelTaskRequest,
@@ -47,13 +47,14 @@ from a2a.utils.errors import (
     PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
+    UnsupportedOperationError,
 )
 from a2a.utils.task import apply_history_length, validate_history_length
 from google.protobuf.json_format import MessageToDict
 
 from api import logging as api_logging
 from api import metrics
-from api.a2a_auth import TENANT_SCOPE_KEY
+from api.a2a_auth import PERSON_SCOPE_KEY, TENANT_SCOPE_KEY
 from api.a2a_mapping import (
     determination_event,
     events_for,
@@ -61,12 +62,15 @@ from api.a2a_mapping import (
     task_from_snapshot,
     user_message,
 )
-from api.a2a_messages import alert_from, check_media_types, how_to_name_an_alert
+from api.a2a_messages import alert_from, check_media_types
+from api.a2a_rejections import RejectedTasks, is_rejected_id
+from api.auth import Principal, signing_key
 from api.deps import Services
 from api.investigations import InvestigationNotFound, ListStatus, NotAllowedNow, workflow_id_for
 from api.problems import Problem
 from api.routes.events import BadOffset, parse_offset
 from api.stream_metrics import metered_stream
+from surveil.cases import ACTING_ROLES, Action
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
 
 log = logging.getLogger("surveil.api.a2a")
@@ -88,6 +92,17 @@ def _tenant(context: ServerCallContext) -> str:
     return tenant
 
 
+def _acting_person(context: ServerCallContext) -> Principal:
+    """The person behind a request that changes something (message/send, tasks/cancel):
+    a viewer reads (tasks/get, tasks/list, subscribe) but does not act, as on REST."""
+    person = context.state.get(PERSON_SCOPE_KEY)
+    if not isinstance(person, Principal):  # the auth middleware guarantees it
+        raise InvalidParamsError(message="no person for this request")
+    if person.role not in ACTING_ROLES:
+        raise InvalidRequestError(message=f"a {person.role.value} can read but not act")
+    return person
+
+
 def last_event_id(context: ServerCallContext) -> int | None:
     headers = {k.lower(): v for k, v in (context.state.get("headers") or {}).items()}
     raw = headers.get("last-event-id")
@@ -104,8 +119,15 @@ class TemporalRequestHandler(RequestHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
         self.investigations = services.investigations
+        self.rejected = RejectedTasks(signing_key(services.settings, services.tokens))
 
     # -- helpers -----------------------------------------------------------------
+
+    def _rejected(self, tenant: str, task_id: str) -> Task:
+        task = self.rejected.find(tenant, task_id)
+        if task is None:
+            raise TaskNotFoundError(message=f"task {task_id!r} not found")
+        return task
 
     async def _snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
         try:
@@ -119,13 +141,32 @@ class TemporalRequestHandler(RequestHandler):
         history = [user_message(alert_id, snapshot.alert, sent)]
         return task_from_snapshot(alert_id, snapshot, history)
 
-    async def _continuation(self, tenant: str, message: Message) -> Task | None:
-        """A message on an existing task that waits for input answers its question."""
+    async def _continuation(self, person: Principal, message: Message) -> Task | None:
+        """A message on an existing task answers its question; a task waits for no
+        other message (a new alert is a new task: send it without a taskId)."""
+        tenant = person.tenant
         if not message.task_id:
             return None
+        if message.context_id and message.context_id != message.task_id:
+            raise InvalidParamsError(
+                message=f"contextId {message.context_id!r} is not the context of task "
+                f"{message.task_id!r} (a task's context id is its id)"
+            )
+        if is_rejected_id(message.task_id):
+            self._rejected(tenant, message.task_id)  # TaskNotFound unless it is one of ours
+            raise UnsupportedOperationError(
+                message=f"task {message.task_id!r} is rejected; send a new message without taskId"
+            )
         snapshot = await self._snapshot(tenant, message.task_id)
+        if snapshot.state in TERMINAL_TASK_STATES:
+            raise UnsupportedOperationError(
+                message=f"task {message.task_id!r} is {snapshot.state.value}; it takes no more "
+                "messages (retry it with POST /api/alerts/{id}/retry)"
+            )
         if snapshot.question is None:
-            return None
+            raise InvalidParamsError(
+                message=f"task {message.task_id!r} is {snapshot.state.value}, not waiting for input"
+            )
         text = " ".join(get_text_parts(message.parts)).strip()
         if not text:
             raise InvalidParamsError(message="answer the question with a text part")
@@ -136,10 +177,15 @@ class TemporalRequestHandler(RequestHandler):
         except NotAllowedNow as exc:
             raise InvalidParamsError(message=str(exc)) from exc
         snapshot = await self._snapshot(tenant, message.task_id)
+        await self.services.cases.record(
+            person, message.task_id, Action.answer, f"{snapshot.question.agent if snapshot.question else 'agent'}: {text} (over A2A)",
+            run=snapshot.run, offset=snapshot.last_offset,
+        )  # fmt: skip
         return await self._task(tenant, message.task_id, snapshot)
 
-    async def _start(self, tenant: str, message: Message) -> str | None:
+    async def _start(self, person: Principal, message: Message) -> str | None:
         """Start (or attach to) the investigation the message names; None if it names none."""
+        tenant = person.tenant
         # The rate limit comes before any reading: a flood of messages costs nothing.
         try:
             self.services.submissions.acquire(tenant)
@@ -155,6 +201,10 @@ class TemporalRequestHandler(RequestHandler):
         except NotAllowedNow as exc:
             raise InvalidParamsError(message=str(exc)) from exc
         metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
+        if started.created:
+            await self.services.cases.record(
+                person, alert.id, Action.submit, "investigation started (over A2A)", run=1
+            )
         return alert.id
 
     async def _initial_task(self, tenant: str, alert_id: str) -> Task:
@@ -165,42 +215,54 @@ class TemporalRequestHandler(RequestHandler):
                         status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))  # fmt: skip
         return await self._task(tenant, alert_id, snapshot)
 
-    async def _answer(self, tenant: str, params: SendMessageRequest) -> Task | Message:
+    async def _answer(self, person: Principal, params: SendMessageRequest) -> Task:
+        tenant = person.tenant
         check_media_types(params.message)
         validate_history_length(params.configuration)
-        continued = await self._continuation(tenant, params.message)
+        continued = await self._continuation(person, params.message)
         if continued is not None:
             return apply_history_length(continued, params.configuration)
-        alert_id = await self._start(tenant, params.message)
+        alert_id = await self._start(person, params.message)
         if alert_id is None:
-            return how_to_name_an_alert(params.message)
+            return apply_history_length(
+                self.rejected.reject(tenant, params.message), params.configuration
+            )
         task = await self._initial_task(tenant, alert_id)
         return apply_history_length(task, params.configuration)
 
     # -- methods -----------------------------------------------------------------
 
+    @validate_request_params
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
         # Investigations take minutes: answer at once; follow with GetTask or SubscribeToTask.
-        return await self._answer(_tenant(context), params)
+        return await self._answer(_acting_person(context), params)
 
+    @validate_request_params
     async def on_message_send_stream(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
-        tenant = _tenant(context)
-        first = await self._answer(tenant, params)
+        person = _acting_person(context)
+        tenant = person.tenant
+        first = await self._answer(person, params)
         yield first
-        if isinstance(first, Message):
-            return  # named no alert: the reply is the whole answer
+        if first.status.state == TaskState.TASK_STATE_REJECTED:
+            return  # named no alert: the rejected task is the whole answer
         async for event in self._stream(tenant, first.id, from_offset=0, resumed=False):
             yield event
 
+    @validate_request_params
     async def on_subscribe_to_task(
         self, params: SubscribeToTaskRequest, context: ServerCallContext
     ) -> AsyncGenerator[Event]:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
+        if is_rejected_id(params.id):
+            self._rejected(tenant, params.id)
+            raise UnsupportedOperationError(
+                message=f"task {params.id!r} is rejected; nothing streams"
+            )
         last = last_event_id(context)
         snapshot = await self._snapshot(tenant, params.id)
         next_offset = await self.investigations.next_offset(tenant, params.id)
@@ -251,24 +313,36 @@ class TemporalRequestHandler(RequestHandler):
             return None
         return determination_event(alert_id, offset, snapshot.determination.model_dump(mode="json"))
 
+    @validate_request_params
     async def on_get_task(self, params: GetTaskRequest, context: ServerCallContext) -> Task | None:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
         validate_history_length(params)
+        if is_rejected_id(params.id):
+            return self._rejected(tenant, params.id)
         task = await self._task(tenant, params.id, await self._snapshot(tenant, params.id))
         return apply_history_length(task, params)
 
+    @validate_request_params
     async def on_cancel_task(
         self, params: CancelTaskRequest, context: ServerCallContext
     ) -> Task | None:
-        tenant = _tenant(context)
+        person = _acting_person(context)
+        tenant = person.tenant
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
+        if is_rejected_id(params.id):
+            self._rejected(tenant, params.id)
+            raise TaskNotCancelableError(message=f"task {params.id!r} is rejected")
         try:
-            await self.investigations.cancel(tenant, params.id)
+            canceled = await self.investigations.cancel(tenant, params.id)
         except InvestigationNotFound as exc:
             raise TaskNotFoundError(message=f"task {params.id!r} not found") from exc
         except NotAllowedNow as exc:
             raise TaskNotCancelableError(message=str(exc)) from exc
+        await self.services.cases.record(
+            person, params.id, Action.cancel, "canceled over A2A (tasks/cancel carries no reason)",
+            run=canceled.run, offset=canceled.last_offset,
+        )  # fmt: skip
         # The workflow acknowledges the signal within moments; report the state it reaches.
         deadline = time.monotonic() + 10
         snapshot = await self._snapshot(tenant, params.id)
@@ -277,6 +351,7 @@ class TemporalRequestHandler(RequestHandler):
             snapshot = await self._snapshot(tenant, params.id)
         return await self._task(tenant, params.id, snapshot)
 
+    @validate_request_params
     async def on_list_tasks(
         self, params: ListTasksRequest, context: ServerCallContext
     ) -> ListTasksResponse:

@@ -6,8 +6,8 @@ What a message may hold (docs/api.md, "A2A"):
   — validated by the same code as `POST /api/alerts`;
 - a data part `{"id": "<stored alert id>"}`;
 - text naming a stored alert id ("please investigate ALR-007-04").
-A message that names no alert is no error: the agent answers with a Message saying
-how to name one. Parts of a media type other than JSON or text are refused with
+A message that names no alert is no error: it gets a rejected Task saying how to
+name one (api/a2a_rejections.py). Parts of a media type other than JSON or text are refused with
 ContentTypeNotSupported (-32005).
 
 Free text is read within bounds and off the event loop: a message of 256 KB of
@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts
-from a2a.types.a2a_pb2 import Message, Part, Role
+from a2a.types.a2a_pb2 import Message
 from a2a.utils.errors import ContentTypeNotSupportedError, InvalidParamsError
 
 from api.a2a_card import INPUT_MODES
@@ -33,14 +33,6 @@ from surveil.store import Store
 TEXT_SCANNED = 4096  # characters of the message's text looked at
 MAX_CANDIDATES = 64  # distinct words that could be alert ids, asked in one query
 _ALERT_ID_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-
-HOW_TO_NAME_AN_ALERT = (
-    "This agent investigates trade-surveillance alerts, and this message names none "
-    "that it knows. Send the alert as a data part (its fields: id, type, account, "
-    'instrument, window_start, window_end, description), or {"id": "<stored alert '
-    'id>"} as a data part, or text naming a stored alert id, e.g. "investigate '
-    'ALR-007-04". No task was created.'
-)
 
 
 def alert_id_candidates(text: str) -> list[str]:
@@ -93,12 +85,3 @@ def _resolved(tenant: str, payload: Any, message_id: str) -> Alert:
 
 def _first_alert_named(tenant: str, candidates: list[str]) -> Alert | None:
     return Store.open().first_alert_named(tenant, candidates)
-
-
-def how_to_name_an_alert(message: Message) -> Message:
-    """The agent's answer to a message that names no alert."""
-    return Message(
-        message_id=f"reply-{message.message_id}" if message.message_id else "reply",
-        context_id=message.context_id, role=Role.ROLE_AGENT,
-        parts=[Part(text=HOW_TO_NAME_AN_ALERT)],
-    )  # fmt: skip

@@ -28,8 +28,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import metrics
+from api.auth import Principal
 from api.investigations import translate_rpc_error
-from surveil.cases import CaseStart, CaseState
+from surveil.cases import Action, CaseStart, CaseState, RecordInput
 from surveil.settings import Settings
 from workflows import case as wf_case
 
@@ -64,6 +65,23 @@ class Cases:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return CaseState(tenant=tenant, alert_id=alert_id)
             raise translate_rpc_error(exc) from exc
+
+    async def record(
+        self,
+        person: Principal,
+        alert_id: str,
+        action: Action,
+        detail: str,
+        *,
+        run: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        """Append an action done on the investigation (submit, cancel, answer, retry,
+        re-run) to the alert's audit trail, once it was done."""
+        await self.update(
+            person.tenant, alert_id, wf_case.RECORD_UPDATE,
+            RecordInput(actor=person.actor, action=action, detail=detail, run=run, offset=offset),
+        )  # fmt: skip
 
     async def update(
         self, tenant: str, alert_id: str, name: str, inp: BaseModel, result_type: type = dict

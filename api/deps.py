@@ -46,6 +46,11 @@ def tenant_from_header(services: Services, authorization: str | None) -> str | N
     return services.tokens.tenant_for(token) if token else None
 
 
+def person_from_header(services: Services, authorization: str | None) -> Principal | None:
+    token = bearer_token(authorization)
+    return services.tokens.principal_for(token) if token else None
+
+
 def current_tenant(
     services: ServicesDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,

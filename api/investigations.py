@@ -343,11 +343,15 @@ class Investigations:
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
 
-    async def retry(self, tenant: str, alert_id: str) -> TaskSnapshot:
+    async def retry(self, tenant: str, alert_id: str, *, fresh: bool = False) -> TaskSnapshot:
+        """The next run (see workflows.client.retry_investigation); the snapshot of the
+        run it follows."""
         snapshot = await self.snapshot(tenant, alert_id)
         client = await self.client()
         try:
-            await wf_client.retry_investigation(client, tenant, alert_id, self.settings)
+            await wf_client.retry_investigation(
+                client, tenant, alert_id, self.settings, fresh=fresh
+            )
         except wf_client.NotRetryable as exc:
             raise NotAllowedNow(str(exc)) from exc
         except RPCError as exc:

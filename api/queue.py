@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from temporalio.client import WorkflowExecution, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecution, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.common import SearchAttributeKey
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.investigations import (
     InvestigationNotFound,
@@ -40,6 +40,7 @@ from api.investigations import (
 )
 from surveil.models import Alert
 from surveil.tasks import TaskState
+from workflows import admission as wf_admission
 from workflows import case as wf_case
 
 MAX_EXECUTIONS = 5000
@@ -54,6 +55,7 @@ DISPOSITION = SearchAttributeKey.for_keyword("Disposition")
 
 class CaseStatus(StrEnum):
     not_investigated = "not_investigated"
+    queued = "queued"  # waiting for one of the tenant's slots (workflows/admission.py)
     running = "running"
     awaiting_input = "awaiting_input"  # a specialist asked a question
     awaiting_review = "awaiting_review"  # finished, nobody decided yet
@@ -106,6 +108,7 @@ class Row:
     created_at: datetime | None = None
     closed_at: datetime | None = None
     question_agent: str | None = None
+    queue_position: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def age_s(self, now: datetime) -> float | None:
@@ -136,6 +139,7 @@ class Row:
                 age is not None and self.status not in DECIDED and age > sla.total_seconds()
             ),
             "question_agent": self.question_agent,
+            "queue_position": self.queue_position,
         }
 
 
@@ -183,11 +187,14 @@ def build_rows(
     runs: dict[str, Run],
     cases: dict[str, dict[str, Any]],
     waiting: dict[str, str],
+    queued: dict[str, int] | None = None,
 ) -> list[Row]:
     """Join the three sources into one row per alert (see the module docstring).
 
     `cases`: alert id -> the case workflow's memo; `waiting`: alert id -> the agent
-    whose question a running investigation waits on."""
+    whose question a running investigation waits on; `queued`: alert id -> its place
+    in the tenant's admission queue."""
+    queued = queued or {}
     rows: dict[str, Row] = {}
     for alert in stored:
         rows[alert.id] = Row(
@@ -203,6 +210,9 @@ def build_rows(
             recommendation=run.disposition, runs=run.runs, created_at=run.first_started,
             closed_at=run.closed_at, question_agent=waiting.get(alert_id),
         )  # fmt: skip
+        if alert_id in queued and rows[alert_id].status == CaseStatus.running:
+            rows[alert_id].status = CaseStatus.queued
+            rows[alert_id].queue_position = queued[alert_id]
     for alert_id, memo in cases.items():
         row = rows.get(alert_id)
         if row is None:
@@ -285,13 +295,36 @@ class Queue:
             alert_id = execution.id.removeprefix(case_prefix)
             if alert_id not in cases:
                 cases[alert_id] = dict(await execution.memo())
+        queued = await self._queued(tenant)
         running = [
             alert_id
             for alert_id, run in runs.items()
             if investigation_status(run, waiting=False) == CaseStatus.running
+            and alert_id not in queued  # waits for a slot: cannot be asking anything
         ]
         waiting = await self._waiting(tenant, running)
-        return build_rows(stored, runs, cases, waiting)
+        return build_rows(stored, runs, cases, waiting, queued)
+
+    async def _queued(self, tenant: str) -> dict[str, int]:
+        """alert id -> place in the tenant's admission queue: one Query for all of them
+        (no admission workflow: no cap, or nothing queued lately)."""
+        client = await self.investigations.client()
+        handle = client.get_workflow_handle(wf_admission.admission_workflow_id(tenant))
+        try:
+            state = await handle.query(
+                wf_admission.STATE_QUERY, result_type=wf_admission.AdmissionState
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return {}
+            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                # Too busy admitting a backlog to answer now: the rows show "running".
+                return {}
+            raise translate_rpc_error(exc) from exc
+        except WorkflowQueryFailedError:  # it ended (idle) between listing and asking
+            return {}
+        prefix = workflow_id_for(tenant, "")
+        return {wid.removeprefix(prefix): n for n, wid in enumerate(state.queue, start=1)}
 
     async def _list(self, query: str) -> list[WorkflowExecution]:
         client = await self.investigations.client()

@@ -45,7 +45,7 @@ from workflows.client import connect, result_snapshot, start_investigation
 
 TENANT = "demo"
 STACK_PROCESSES = ("temporal", "agent-insider-trading", "agent-wash-trade", "worker")
-SAMPLE_EVERY_S = 1.0
+SAMPLE_EVERY_S = 2.0  # one Query each: the admission workflow is busy enough
 
 
 @dataclass

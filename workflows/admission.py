@@ -11,7 +11,10 @@ Why it is built this way
   between two workers admitting the same slot. The investigation asks through an
   activity (activities/admission.py: signal-with-start, then a position query) and
   releases its slot with a signal when it ends, whatever the outcome. The admission
-  workflow tells an investigation its turn has come with the `admitted` signal.
+  workflow tells a waiting investigation its place (`queued` signal, once, when it
+  joins the queue) and its turn (`admitted`); the investigation publishes both. No
+  Query on the hot path: hundreds of investigations asking one workflow at once
+  overflow its consistent-query buffer.
 - Requests are idempotent per investigation id (a retried activity, a retry run of
   the same alert while it still holds its slot). A continue-as-new of the
   investigation keeps its slot: the fold carries "admitted" into the next run.
@@ -37,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         ADMISSION_WORKFLOW,
         ADMITTED_SIGNAL,
         POSITION_QUERY,
+        QUEUED_SIGNAL,
         RELEASE_SIGNAL,
         REQUEST_SIGNAL,
         STATE_QUERY,
@@ -63,7 +67,8 @@ class TenantAdmissionWorkflow:
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: self._admissible() or self._handoff_due(), timeout=IDLE_END
+                    lambda: self._admissible() or self.state.unannounced or self._handoff_due(),
+                    timeout=IDLE_END,
                 )
             except TimeoutError:
                 if not self.state.queue and not self.state.running:
@@ -78,12 +83,20 @@ class TenantAdmissionWorkflow:
                 workflow_id = self.state.queue.pop(0)
                 self.state.running.append(workflow_id)
                 admitted.append(workflow_id)
+            waiting = [w for w in self.state.unannounced if w in self.state.queue]
+            self.state.unannounced.clear()
             # Concurrently: one workflow task for the lot, not one per investigation.
-            await asyncio.gather(*(self._admit(workflow_id) for workflow_id in admitted))
+            await asyncio.gather(
+                *(self._tell(workflow_id, ADMITTED_SIGNAL) for workflow_id in admitted),
+                *(
+                    self._tell(workflow_id, QUEUED_SIGNAL, self.state.queue.index(workflow_id) + 1)
+                    for workflow_id in waiting
+                ),
+            )
 
-    async def _admit(self, workflow_id: str) -> None:
+    async def _tell(self, workflow_id: str, signal: str, *args: object) -> None:
         try:
-            await workflow.get_external_workflow_handle(workflow_id).signal(ADMITTED_SIGNAL)
+            await workflow.get_external_workflow_handle(workflow_id).signal(signal, *args)
         except FailureError as err:  # it ended (or was terminated) while it waited
             workflow.logger.warning("admission: %s is gone (%s); slot freed", workflow_id, err)
             self._forget(workflow_id)
@@ -109,6 +122,7 @@ class TenantAdmissionWorkflow:
             self.state.cap = request.cap  # the settings of the newest worker win
         if request.workflow_id not in self.state.running + self.state.queue:
             self.state.queue.append(request.workflow_id)
+            self.state.unannounced.append(request.workflow_id)
 
     @workflow.signal(name=RELEASE_SIGNAL)
     def release(self, workflow_id: str) -> None:
@@ -144,10 +158,15 @@ class AdmissionTicket:
         self.tenant = tenant
         self.fold = fold
         self.admitted = False
+        self.position: int | None = None
         workflow.set_signal_handler(ADMITTED_SIGNAL, self._on_admitted)
+        workflow.set_signal_handler(QUEUED_SIGNAL, self._on_queued)
 
     def _on_admitted(self) -> None:
         self.admitted = True
+
+    def _on_queued(self, position: int) -> None:
+        self.position = position
 
     async def wait_for_slot(self, status: StatusPublisher, canceled: Callable[[], bool]) -> bool:
         """True once admitted (at once without a cap); False if canceled while queued."""
@@ -161,13 +180,16 @@ class AdmissionTicket:
         )
         if not grant.capped:
             return True
-        if grant.position > 0 and not self.admitted:
+        await workflow.wait_condition(
+            lambda: self.admitted or self.position is not None or canceled()
+        )
+        if not self.admitted and self.position is not None:
             status(
                 TaskState.submitted,
-                f"queued: position {grant.position} among tenant {self.tenant}'s investigations "
+                f"queued: position {self.position} among tenant {self.tenant}'s investigations "
                 f"waiting (at most {grant.cap} run at once)",
                 admission="queued",
-                position=grant.position,
+                position=self.position,
             )
         await workflow.wait_condition(lambda: self.admitted or canceled())
         if not self.admitted:

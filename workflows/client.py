@@ -104,13 +104,19 @@ class NotRetryable(Exception):
 
 
 async def retry_investigation(
-    client: Client, tenant: str, alert_id: str, settings: Settings | None = None
+    client: Client,
+    tenant: str,
+    alert_id: str,
+    settings: Settings | None = None,
+    *,
+    fresh: bool = False,
 ) -> WorkflowHandle:
     """Start the next run of a failed, canceled or timed-out investigation.
 
     The new run has the same workflow id, continues the stream (offsets above the
     failed run's) and reuses the findings the failed run completed. Two callers
-    retrying at once start one run.
+    retrying at once start one run. `fresh=True` is a re-run: also of a completed
+    investigation, reusing nothing (new data imported, a question answered late).
     """
     settings = settings or get_settings()
     workflow_id = workflow_id_for(tenant, alert_id)
@@ -121,7 +127,7 @@ async def retry_investigation(
         raise NotRetryable(f"investigation {workflow_id} is still {snapshot.state.value}")
     closed = client.get_workflow_handle(workflow_id, run_id=description.run_id)
     try:
-        next_input = await closed.query(RETRY_INPUT_QUERY, result_type=InvestigationInput)
+        next_input = await closed.query(RETRY_INPUT_QUERY, fresh, result_type=InvestigationInput)
     except WorkflowQueryFailedError as exc:
         raise NotRetryable(str(exc)) from None
     try:

@@ -570,9 +570,16 @@ class AlertInvestigationWorkflow:
         return self._position(agent)
 
     @workflow.query(name=RETRY_INPUT_QUERY)
-    def retry_input(self) -> InvestigationInput:
-        """The input of the run that retries this one (see the module docstring)."""
-        if self.progress.state not in (TaskState.failed, TaskState.canceled, TaskState.timed_out):
+    def retry_input(self, fresh: bool = False) -> InvestigationInput:
+        """The input of the run that retries this one (see the module docstring).
+
+        `fresh` (a re-run, e.g. after new data was imported or a question was answered
+        too late): also after a completed run, and nothing is reused — every specialist
+        runs again; the stream and the relay positions still go on."""
+        finished = (TaskState.failed, TaskState.canceled, TaskState.timed_out)
+        if fresh and self.progress.state == TaskState.completed:
+            finished = (*finished, TaskState.completed)
+        if self.progress.state not in finished:
             raise ApplicationError(
                 f"only a failed, canceled or timed-out investigation can be retried; "
                 f"this one is {self.progress.state.value}",
@@ -585,7 +592,7 @@ class AlertInvestigationWorkflow:
         return self.inp.model_copy(
             update={
                 "run": self.inp.run + 1,
-                "reuse_findings": list(self.progress.findings.values()),
+                "reuse_findings": [] if fresh else list(self.progress.findings.values()),
                 "stream": self.log.cursor_after(),
                 "published": self.batches.carried(),
                 "progress": None,

@@ -3,7 +3,7 @@ and the rule that missing data holds a finding for review instead of closing it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -40,7 +40,7 @@ def alerted_account(data: Store, alert: Alert) -> tuple[Account | None, list[str
 
 def review_reasons(
     evidence: Sequence[Evidence],
-    score: Callable[[Iterable[Evidence]], float],
+    score: Callable[[list[Evidence]], float],
     data_gaps: Sequence[str],
     thresholds: Thresholds,
 ) -> list[str]:

@@ -23,13 +23,12 @@ from api.deps import (
     ServicesDep,
 )
 from api.investigations import InvalidPageToken, workflow_id_for
-from api.problems import Problem, bad_request, not_found
+from api.problems import Problem, bad_request, conflict, not_found
 from api.queue import CaseStatus, Queue, QueueFilter, QueueSort, sort_rows
-from surveil.cases import Action, RecordInput
+from surveil.cases import Action
 from surveil.models import Alert, AlertType, Disposition
 from surveil.store import Store
 from surveil.tasks import Answer
-from workflows import case as wf_case
 
 router = APIRouter(prefix="/api", tags=["alerts"])
 
@@ -377,6 +376,40 @@ async def retry_alert(
     return {"id": alert_id, "status": "retrying", "run": snapshot.run + 1}
 
 
+class RerunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=4000,
+        description="Why (new data imported, a question answered late); kept in the audit trail.",
+    )  # fmt: skip
+
+
+@router.post(
+    "/alerts/{alert_id}/rerun", status_code=202,
+    summary="Re-run a finished investigation from scratch (a new run of the same stream), "
+    "e.g. after new data was imported; not once a person decided the case",
+)  # fmt: skip
+async def rerun_alert(
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: RerunIn
+) -> dict[str, Any]:
+    tenant = person.tenant
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    await services.investigations.snapshot(tenant, alert_id)  # 404 before anything else
+    case = await services.cases.state(tenant, alert_id)
+    if case.decision is not None:
+        raise conflict(
+            f"the case was decided by {case.decision.user}; a decided case is not re-run"
+        )
+    services.submissions.acquire(tenant)
+    snapshot = await services.investigations.retry(tenant, alert_id, fresh=True)
+    await record(services, person, alert_id, Action.rerun,
+                 f"run {snapshot.run + 1} from scratch after a {snapshot.state.value} "
+                 f"run {snapshot.run}: {body.reason.strip()}",
+                 run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
+    return {"id": alert_id, "status": "rerunning", "run": snapshot.run + 1}
+
+
 @router.post(
     "/alerts/{alert_id}/stream-token", response_model=StreamToken,
     summary="A short-lived token for ?token= on the events route (EventSource cannot send headers)",
@@ -400,7 +433,4 @@ async def record(
     offset: int | None = None,
 ) -> None:
     """Append the action to the alert's audit trail (its case workflow), once it was done."""
-    await services.cases.update(
-        person.tenant, alert_id, wf_case.RECORD_UPDATE,
-        RecordInput(actor=person.actor, action=action, detail=detail, run=run, offset=offset),
-    )  # fmt: skip
+    await services.cases.record(person, alert_id, action, detail, run=run, offset=offset)

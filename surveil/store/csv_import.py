@@ -216,7 +216,7 @@ def _describe(error: Any, raw: dict[str, str]) -> tuple[str, str]:
 
 def _not_utf8(path: Path) -> str:
     """`file:line:column: not UTF-8 …` for the first byte that is not UTF-8."""
-    offset, header = 0, []
+    offset, header = 0, list[str]()
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:

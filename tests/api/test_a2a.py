@@ -23,9 +23,13 @@ from a2a.types import (
     SubscribeToTaskRequest,
     TaskState,
 )
-from a2a.utils.errors import TaskNotCancelableError, TaskNotFoundError
+from a2a.utils.errors import (
+    TaskNotCancelableError,
+    TaskNotFoundError,
+    UnsupportedOperationError,
+)
 
-from tests.api.conftest import TOKEN_A, bearer, fresh_alert
+from tests.api.conftest import TOKEN_A, TOKEN_B, bearer, fresh_alert
 from tests.support.a2a_client import A2AConnections, SseIds
 
 PROTOCOLS = ["1.0", "0.3"]
@@ -159,8 +163,9 @@ async def test_text_naming_a_stored_alert_starts_it_and_hello_gets_a_useful_answ
         assert sent["result"]["task"]["id"] == stored["id"]
         body["params"]["message"]["parts"] = [{"text": "hello"}]
         hello = (await http.post(rpc, json=body, headers=headers)).json()
-        reply = hello["result"]["message"]  # a Message, not -32602 (issue 14)
-        assert reply["role"] == "ROLE_AGENT" and "data part" in reply["parts"][0]["text"]
+        rejected = hello["result"]["task"]  # a rejected Task, not -32602 (issue 14)
+        assert rejected["status"]["state"] == "TASK_STATE_REJECTED"
+        assert "data part" in rejected["status"]["message"]["parts"][0]["text"]
         garbage = await http.post(rpc, content=b"{nope", headers=headers)
         assert garbage.json()["error"]["code"] == -32700
         bad_resume = {"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": "NOPE"}}
@@ -170,12 +175,36 @@ async def test_text_naming_a_stored_alert_starts_it_and_hello_gets_a_useful_answ
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_a_message_naming_no_alert_is_answered_with_a_message(connect, protocol) -> None:
+async def test_a_message_naming_no_alert_gets_a_rejected_task_saying_what_to_send(
+    stack, connect, protocol
+) -> None:
     client, _ = await connect(protocol)
     hello = Message(message_id="hi-1", role=Role.ROLE_USER, parts=[Part(text="hello")])
     answers = [r async for r in client.send_message(SendMessageRequest(message=hello))]
-    assert [r.WhichOneof("payload") for r in answers] == ["message"]
-    assert "stored alert id" in answers[0].message.parts[0].text
+    assert [r.WhichOneof("payload") for r in answers] == ["task"]
+    rejected = answers[0].task
+    assert rejected.status.state == TaskState.TASK_STATE_REJECTED
+    assert "stored alert id" in rejected.status.message.parts[0].text
+    assert [m.message_id for m in rejected.history] == ["hi-1", f"{rejected.id}-reply"]
+    # Kept nowhere, yet it can be read back; finished, so nothing else applies to it.
+    read = await client.get_task(GetTaskRequest(id=rejected.id))
+    assert read.status.state == TaskState.TASK_STATE_REJECTED
+    assert [m.role for m in read.history] == [Role.ROLE_AGENT]
+    with pytest.raises(TaskNotCancelableError):
+        await client.cancel_task(CancelTaskRequest(id=rejected.id))
+    with pytest.raises(UnsupportedOperationError):
+        async for _ in client.subscribe(SubscribeToTaskRequest(id=rejected.id)):
+            pass
+    again = Message(message_id="hi-2", role=Role.ROLE_USER, task_id=rejected.id,
+                    parts=[Part(text="hello?")])  # fmt: skip
+    with pytest.raises(UnsupportedOperationError):
+        await client.send_message(SendMessageRequest(message=again)).__anext__()
+    # Another tenant (or a forged id) does not find it.
+    async with A2AConnections(headers=bearer(TOKEN_B)) as others:
+        other, _ = await others.open(stack.api_url(), protocol)
+        for task_id in (rejected.id, rejected.id[:-1] + ("0" if rejected.id[-1] != "0" else "1")):
+            with pytest.raises(TaskNotFoundError):
+                await other.get_task(GetTaskRequest(id=task_id))
 
 
 async def test_conformance_details_of_the_jsonrpc_endpoint(stack, api, demo_alerts) -> None:
@@ -192,6 +221,10 @@ async def test_conformance_details_of_the_jsonrpc_endpoint(stack, api, demo_aler
         "messageId": "img", "role": "ROLE_USER", "parts": [image]}})  # fmt: skip
     refused = (await api.post("/a2a", json=body, headers=headers)).json()
     assert refused["error"]["code"] == -32005, refused  # ContentTypeNotSupported
+    as_text = await api.post(
+        "/a2a", content=str(body).encode(), headers={**headers, "Content-Type": "text/plain"}
+    )
+    assert as_text.json()["error"]["code"] == -32005, as_text.text  # the HTTP media type too
 
     card = await api.get("/.well-known/agent-card.json")
     assert card.headers["cache-control"] == "public, max-age=300" and card.headers["etag"]

@@ -232,3 +232,68 @@ async def test_the_evidence_pack_renders_the_record_as_html_and_pdf(
     assert f"Last offset {snapshot['last_offset']}" in text
     assert digest.hexdigest() in text.replace(" ", "")  # a table cell may wrap the hash
     assert digest.hexdigest() in page.text
+
+
+async def test_a_finished_investigation_is_rerun_from_scratch_until_a_person_decides(
+    api, people, demo_alerts
+) -> None:
+    snapshot = await finished(api, demo_alerts)
+    base = f"/api/alerts/{snapshot['id']}"
+    assert (await api.post(f"{base}/rerun")).status_code == 422  # a reason is required
+    assert (await people["vic"].post(f"{base}/rerun", json={"reason": "x"})).status_code == 403
+
+    rerun = await api.post(f"{base}/rerun", json={"reason": "new trades imported"})
+    assert rerun.status_code == 202, rerun.text
+    assert rerun.json()["run"] == 2
+    rest = await read_sse(
+        api, f"{base}/events", headers={"Last-Event-ID": str(snapshot["last_offset"])}
+    )
+    assert rest.offsets[0] == snapshot["last_offset"] + 1  # the same stream goes on
+    assert rest.frames[-1].data.data == {
+        **rest.frames[-1].data.data,
+        "state": "completed",
+        "run": 2,
+    }
+    # Nothing was reused: the specialist ran again and found again.
+    assert any(f.event == "finding" for f in rest.frames)
+    assert (await api.get(base)).json()["run"] == 2
+
+    audit = (await api.get(f"{base}/audit")).json()
+    assert [(e["action"], e["user"], e["run"]) for e in audit] == [
+        ("submit", "alice", 1), ("rerun", "alice", 2),
+    ]  # fmt: skip
+    assert "new trades imported" in audit[1]["detail"]
+
+    await api.post(f"{base}/assign")
+    decided = await api.post(f"{base}/decision", json={"verdict": "escalate", "comment": "ok"})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["audit"][-1]["run"] == 2
+    again = await api.post(f"{base}/rerun", json={"reason": "one more"})
+    assert again.status_code == 409 and "decided" in problem(again)["detail"]
+
+
+async def test_over_a2a_a_viewer_cannot_act_and_an_analysts_actions_are_audited(
+    api, people, demo_alerts
+) -> None:
+    alert = fresh_alert(demo_alerts, "insider_trading")
+
+    def send(message_id: str) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {
+            "messageId": message_id, "role": "ROLE_USER", "parts": [{"data": alert}]}}}  # fmt: skip
+
+    version = {"A2A-Version": "1.0"}
+    refused = (await people["vic"].post("/a2a", json=send("by-vic"), headers=version)).json()
+    assert refused["error"]["code"] == -32600 and "viewer" in refused["error"]["message"]
+    assert (await api.get(f"/api/alerts/{alert['id']}")).status_code == 404  # nothing started
+
+    sent = (await api.post("/a2a", json=send("by-alice"), headers=version)).json()
+    assert sent["result"]["task"]["id"] == alert["id"], sent
+    cancel = {"jsonrpc": "2.0", "id": 2, "method": "CancelTask", "params": {"id": alert["id"]}}
+    not_vic = (await people["vic"].post("/a2a", json=cancel, headers=version)).json()
+    assert not_vic["error"]["code"] == -32600
+    by_bob = (await people["bob"].post("/a2a", json=cancel, headers=version)).json()
+    await read_sse(api, f"/api/alerts/{alert['id']}/events")
+    audit = (await api.get(f"/api/alerts/{alert['id']}/audit")).json()
+    expected = [("submit", "alice")] + ([("cancel", "bob")] if "result" in by_bob else [])
+    assert [(e["action"], e["user"]) for e in audit] == expected, by_bob
+    assert all("A2A" in e["detail"] for e in audit)

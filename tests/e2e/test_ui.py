@@ -73,6 +73,16 @@ def test_demo_alert_submitted_in_the_form_streams_live_to_a_determination_with_c
     assert chart is not None and chart["width"] > 0
     assert any(label.startswith("Announcement") for label in chart["labels"]), chart
     assert "Close price" in chart["labels"] and {"Buys", "Sells"} & set(chart["labels"]), chart
+    axis = canvas.evaluate("c => Chart.getChart(c).options.scales.x.title.text")
+    assert "UTC" in axis and "alert's window" in axis
+    # The price line breaks between sessions instead of drawing across the night.
+    gaps = canvas.evaluate(
+        "c => Chart.getChart(c).data.datasets.find(d => d.label === 'Close price')"
+        ".data.filter(p => p.y === null).length"
+    )
+    assert gaps > 0
+    finding.locator("details.trades summary").click()
+    expect(finding.locator(".trade-table tbody tr").first).to_be_visible()
     assert (
         page.get_by_role("link", name="Open the run in Temporal Web UI")
         .get_attribute("href")

@@ -16,10 +16,11 @@ from surveil.events import ProgressEvent
 from surveil.models import Alert
 from surveil.store import Store
 from surveil.tasks import TaskSnapshot
+from tests.support.api_client import TOKEN_B, api_client
 from tests.support.investigations import client_for, terminal
 from tests.support.stack import Stack
 from workflows.client import events, start_investigation
-from workflows.investigation import SNAPSHOT_QUERY
+from workflows.investigation import SNAPSHOT_QUERY, workflow_id_for
 
 WASH = "ALR-007-01"
 
@@ -35,7 +36,7 @@ def capped_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         },
     )
     try:
-        stack.start_all(api=False)
+        stack.start_all()
         yield stack
     finally:
         stack.stop_all()
@@ -85,3 +86,22 @@ async def test_a_tenants_backlog_queues_and_runs_one_at_a_time(capped_stack: Sta
 
     snapshot = await handles[-1].query(SNAPSHOT_QUERY, result_type=TaskSnapshot)
     assert snapshot.queue_position is None  # admitted, then done
+
+
+async def test_the_queue_lists_queued_investigations_with_their_place(capped_stack: Stack) -> None:
+    client = await client_for(capped_stack)
+    backlog = alerts(capped_stack, "other", 4)  # the tenant of TOKEN_B
+    for alert in backlog:
+        await start_investigation(client, alert)
+    last = workflow_id_for("other", backlog[-1].id)
+    cooldown = timedelta(milliseconds=50)
+    async for _, event in events(client, last, 0, poll_cooldown=cooldown):
+        if (event.data or {}).get("admission") == "queued":
+            break  # it waits behind the others: the queue must show it now
+    async with api_client(capped_stack, TOKEN_B) as api:
+        listing = (await api.get("/api/alerts", params={"status": "queued"})).json()
+    places = {row["id"]: row["queue_position"] for row in listing["items"]}
+    assert backlog[-1].id in places
+    assert sorted(places.values()) == list(range(1, len(places) + 1))
+    for alert in backlog:  # let them end before the stack stops
+        await follow(capped_stack, workflow_id_for("other", alert.id))

@@ -357,9 +357,16 @@ async def test_bad_requests_get_a_clear_invalid_params_error(
     protocol: str, demo: Demo, wash: Agent, connect
 ) -> None:
     client, _ = await connect(wash, protocol)
+    # Text alone starts nothing: a Message says what to send (a generic A2A client's
+    # "hello" is no error, issue 14); a data part without an alert is -32602.
     not_an_alert = Message(message_id="m1", role=Role.ROLE_USER, parts=[Part(text="look at ACC1")])
+    replies = [r async for r in client.send_message(SendMessageRequest(message=not_an_alert))]
+    assert [r.WhichOneof("payload") for r in replies] == ["message"]
+    assert '{"alert": {...}}' in replies[0].message.parts[0].text
+    assert replies[0].message.context_id  # generated, as a new conversation needs one
+    no_alert = Message(message_id="m2", role=Role.ROLE_USER, parts=[data_part({"x": 1})])
     with pytest.raises(A2AError, match=r'expected a data part \{"alert"'):
-        await stream(client.send_message(SendMessageRequest(message=not_an_alert)))
+        await stream(client.send_message(SendMessageRequest(message=no_alert)))
 
     broken = alert_message(demo.first("wash_trade", "escalate"))
     del broken.parts[0].data.struct_value.fields["alert"].struct_value.fields["account"]

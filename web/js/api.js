@@ -101,6 +101,7 @@ export const api = {
   submitAlert: (body) => request("POST", "/api/alerts", { body }),
   cancel: (id, reason) => request("POST", `${alertPath(id)}/cancel`, { body: { reason } }),
   retry: (id) => request("POST", `${alertPath(id)}/retry`),
+  rerun: (id, reason) => request("POST", `${alertPath(id)}/rerun`, { body: { reason } }),
   answer: (id, agent, text) =>
     request("POST", `${alertPath(id)}/answer`, { body: { agent, text } }),
   getCase: (id) => request("GET", `${alertPath(id)}/case`),

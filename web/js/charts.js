@@ -1,6 +1,8 @@
 // Evidence charts with Chart.js (web/vendor/chart.umd.min.js, loaded as the global
-// `Chart`). The x axis is linear over epoch milliseconds with our own tick labels,
-// which spares a date-adapter dependency.
+// `Chart`). The x axis is linear over epoch milliseconds with our own tick labels in
+// UTC (titled so), which spares a date-adapter dependency. Nights and weekends are gaps
+// in the price line, not straight lines across them; the alert's window is shaded;
+// the account's trades are drawn above the round-trip pairs.
 
 const COLORS = {
   price: "#1f4e8c",
@@ -22,7 +24,22 @@ const tickFormat = new Intl.DateTimeFormat("en-GB", {
   day: "numeric",
   hour: "2-digit",
   minute: "2-digit",
+  timeZone: "UTC",
 });
+
+/** Consecutive bars further apart than this are separate sessions: no line between. */
+export const SESSION_GAP_MS = 6 * 3600 * 1000;
+
+/** Points with a null between sessions, so Chart.js (spanGaps: false) breaks the line. */
+export function breakAtGaps(points, gapMs = SESSION_GAP_MS) {
+  const out = [];
+  for (const point of points) {
+    const previous = out[out.length - 1];
+    if (previous && point.x - previous.x > gapMs) out.push({ x: previous.x + 1, y: null });
+    out.push(point);
+  }
+  return out;
+}
 
 function pricesDataset(chart) {
   const data = (chart.prices ?? [])
@@ -31,11 +48,12 @@ function pricesDataset(chart) {
   return {
     type: "line",
     label: "Close price",
-    data,
+    data: breakAtGaps(data),
     borderColor: COLORS.price,
     borderWidth: 1.5,
     pointRadius: 0,
     tension: 0,
+    spanGaps: false,
     order: 3,
   };
 }
@@ -56,7 +74,7 @@ function tradeDatasets(chart) {
       borderColor: COLORS.buy,
       pointStyle: "triangle",
       pointRadius: 6,
-      order: 1,
+      order: 0, // lowest order is drawn last: trades stay visible above the pairs
     },
     {
       type: "scatter",
@@ -67,7 +85,7 @@ function tradeDatasets(chart) {
       pointStyle: "triangle",
       rotation: 180,
       pointRadius: 6,
-      order: 1,
+      order: 0, // lowest order is drawn last: trades stay visible above the pairs
     },
   ];
 }
@@ -109,9 +127,11 @@ function roundTripDataset(chart) {
     borderColor: COLORS.pair,
     backgroundColor: COLORS.pair,
     borderWidth: 2,
-    pointRadius: 4,
+    pointRadius: 3,
+    pointStyle: "circle",
+    backgroundColor: "transparent",
     spanGaps: false,
-    order: 0,
+    order: 1,
   };
 }
 
@@ -122,8 +142,29 @@ export function hasChartData(chart) {
   );
 }
 
-/** Draw the finding's chart into `canvas`; returns the Chart (call .destroy() when leaving). */
-export function renderEvidenceChart(canvas, chart) {
+/** Shades the alert's window behind the datasets (no annotation plugin needed). */
+function alertWindowPlugin(window_) {
+  const start = toMillis(window_?.start);
+  const end = toMillis(window_?.end);
+  return {
+    id: "alertWindow",
+    beforeDatasetsDraw(chartInstance) {
+      if (start === null || end === null) return;
+      const { ctx, chartArea, scales } = chartInstance;
+      const left = Math.max(scales.x.getPixelForValue(start), chartArea.left);
+      const right = Math.min(scales.x.getPixelForValue(end), chartArea.right);
+      if (right <= left) return;
+      ctx.save();
+      ctx.fillStyle = "rgba(138, 75, 0, 0.08)";
+      ctx.fillRect(left, chartArea.top, right - left, chartArea.bottom - chartArea.top);
+      ctx.restore();
+    },
+  };
+}
+
+/** Draw the finding's chart into `canvas`; returns the Chart (call .destroy() when leaving).
+ * `alertWindow` ({start, end}) is shaded. */
+export function renderEvidenceChart(canvas, chart, alertWindow = null) {
   if (typeof window.Chart !== "function") {
     throw new Error("Chart.js is not loaded (web/vendor/chart.umd.min.js; run `make install`)");
   }
@@ -139,6 +180,7 @@ export function renderEvidenceChart(canvas, chart) {
   return new window.Chart(canvas, {
     type: "scatter", // each dataset sets its own type; scatter gives linear x and y axes
     data: { datasets },
+    plugins: [alertWindowPlugin(alertWindow)],
     options: {
       animation: false,
       maintainAspectRatio: false,
@@ -147,6 +189,10 @@ export function renderEvidenceChart(canvas, chart) {
       scales: {
         x: {
           type: "linear",
+          title: {
+            display: true,
+            text: alertWindow ? "Time (UTC); shaded: the alert's window" : "Time (UTC)",
+          },
           ticks: { maxTicksLimit: 6, callback: (value) => tickFormat.format(new Date(value)) },
         },
         y: { title: { display: true, text: "Price" } },

@@ -68,6 +68,57 @@ function evidenceTable(evidence) {
   );
 }
 
+const timeUtc = new Intl.DateTimeFormat("en-GB", {
+  dateStyle: "medium",
+  timeStyle: "medium",
+  timeZone: "UTC",
+});
+
+/** The account's trades the chart plots, as a table (the chart alone hides overlaps). */
+function tradeTable(trades) {
+  if (!trades.length) return null;
+  return h(
+    "details",
+    { class: "trades" },
+    h("summary", {}, `Trades plotted (${trades.length})`),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "trade-table" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Time (UTC)", "Side", "Quantity", "Price", "Account", "Trade"].map((c) =>
+              h("th", { scope: "col" }, c),
+            ),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          trades.map((t) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, Number.isNaN(Date.parse(t.ts)) ? t.ts : timeUtc.format(new Date(t.ts))),
+              h("td", {}, humanize(t.side)),
+              h("td", {}, number.format(t.qty)),
+              h("td", {}, number.format(t.price)),
+              h("td", {}, t.account ?? "—"),
+              h("td", {}, t.trade_id ?? "—"),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export class Findings {
   constructor() {
     this.cards = new Map(); // specialist -> {finding, root, chart}
@@ -87,7 +138,10 @@ export class Findings {
     for (const [specialist, finding] of model.findings) {
       const existing = this.cards.get(specialist);
       if (existing?.finding === finding) continue;
-      const card = this.#card(finding);
+      const card = this.#card(finding, {
+        start: model.alert?.window_start,
+        end: model.alert?.window_end,
+      });
       if (existing) {
         existing.chart?.destroy();
         existing.root.replaceWith(card.root);
@@ -98,7 +152,7 @@ export class Findings {
     }
   }
 
-  #card(finding) {
+  #card(finding, alertWindow) {
     const titleId = `finding-${finding.specialist}-title`;
     const canvas = hasChartData(finding.chart)
       ? h("canvas", {
@@ -133,11 +187,12 @@ export class Findings {
       finding.summary ? h("p", { class: "finding-summary" }, finding.summary) : null,
       finding.evidence?.length ? evidenceTable(finding.evidence) : null,
       canvas ? h("div", { class: "chart-box" }, canvas) : null,
+      tradeTable(finding.chart?.trades ?? []),
     );
     let chart = null;
     if (canvas) {
       try {
-        chart = renderEvidenceChart(canvas, finding.chart);
+        chart = renderEvidenceChart(canvas, finding.chart, alertWindow);
       } catch (error) {
         canvas.replaceWith(h("p", { class: "form-error" }, `Chart unavailable: ${error.message}`));
       }

@@ -84,8 +84,9 @@ export function renderInvestigation(main, alertId, { banner }) {
       view.setBusy(true);
       try {
         if (action === "cancel") await api.cancel(alertId, reason);
-        if (action === "retry") {
-          await api.retry(alertId);
+        if (action === "retry" || action === "rerun") {
+          if (action === "retry") await api.retry(alertId);
+          else await api.rerun(alertId, reason);
           beginNewRun(model);
           view.render(model);
           stream.start(); // the previous run's stream ended; resume after its last offset
@@ -155,6 +156,29 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
   const stateBadge = h("span", { class: "badge", dataset: { testid: "investigation-state" } });
   const cancel = h("button", { type: "button", class: "danger" }, "Cancel investigation");
   const retry = h("button", { type: "button", class: "primary" }, "Retry");
+  // A re-run starts over (new data imported, a question answered too late); it asks why.
+  const rerun = h("button", { type: "button", class: "secondary" }, "Re-run from scratch");
+  const rerunReason = h("input", { id: "rerun-reason", name: "reason", autocomplete: "off" });
+  const rerunForm = h(
+    "form",
+    { class: "inline-form rerun-form", hidden: true },
+    h("label", { for: "rerun-reason" }, "Reason for the re-run (required)"),
+    rerunReason,
+    h("button", { type: "submit", class: "primary" }, "Confirm re-run"),
+  );
+  rerun.addEventListener("click", () => {
+    rerunForm.hidden = false;
+    rerunReason.focus();
+  });
+  rerunForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!rerunReason.value.trim()) {
+      message.textContent = "Say why the investigation is re-run.";
+      return;
+    }
+    rerunForm.hidden = true;
+    onAction("rerun", rerunReason.value.trim());
+  });
   const cancelReason = h("input", {
     id: "cancel-reason",
     name: "reason",
@@ -205,8 +229,9 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
       fact("Window", `${formatDateTime(alert.window_start)} – ${formatDateTime(alert.window_end)}`),
     ),
     alert.description ? h("p", { class: "alert-description" }, alert.description) : null,
-    h("div", { class: "actions" }, cancel, retry, temporalLink),
+    h("div", { class: "actions" }, cancel, retry, rerun, temporalLink),
     cancelForm,
+    rerunForm,
     message,
   );
 
@@ -233,7 +258,9 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     cancel.hidden = TERMINAL_STATES.has(m.state);
     if (cancel.hidden) cancelForm.hidden = true;
     retry.hidden = !RETRYABLE.has(m.state);
-    cancel.disabled = retry.disabled = busy;
+    rerun.hidden = !TERMINAL_STATES.has(m.state);
+    if (rerun.hidden) rerunForm.hidden = true;
+    cancel.disabled = retry.disabled = rerun.disabled = busy;
     determination.render(m);
     question.render(m);
     casePanel.render(m);
@@ -248,7 +275,7 @@ function buildPage(model, alertId, { onAction, onAnswer }) {
     render,
     setBusy(value) {
       busy = value;
-      cancel.disabled = retry.disabled = value;
+      cancel.disabled = retry.disabled = rerun.disabled = value;
     },
     setMessage(text) {
       message.textContent = text;

@@ -10,6 +10,7 @@ const REFRESH_MS = 3000;
 // api/queue.py CaseStatus, in the order a desk works them.
 export const CASE_STATUSES = [
   "not_investigated",
+  "queued",
   "running",
   "awaiting_input",
   "awaiting_review",
@@ -42,6 +43,7 @@ export const alertHref = (id) => `#/alerts/${encodeURIComponent(id)}`;
 /** "Closed · no action", "Escalated", "Awaiting input" … */
 export function statusText(item) {
   const base = humanize(item.status);
+  if (item.status === "queued" && item.queue_position) return `${base} · #${item.queue_position}`;
   return item.status === "closed" && item.outcome ? `${base} · ${humanize(item.outcome)}` : base;
 }
 
