@@ -16,31 +16,39 @@ Encoding
 Data parts are `google.protobuf.Value`s, so whole numbers come back as floats
 (`3` -> `3.0`); the pydantic models accept that for their int fields.
 
-Reconnecting (what the SDK's in-memory server does, read from a2a-sdk 1.3)
-- Every status message the agent publishes is kept: when a new status arrives, the
-  previous status message moves into `task.history`. So `tasks/get` (without
-  `history_length`) returns every ProgressEvent published so far: those in
-  `history` plus the one in `status.message`. `task_events(task)` returns them in
-  `seq` order. `history_length=N` keeps only the last N history entries (the user's
-  messages count too), so a recovering client must not set it.
-- `tasks/resubscribe` (`SubscribeToTask`) first sends the whole Task as it is now
-  (history included), then the live events. The live tap is opened before that
-  snapshot is read, so nothing falls in between, but an event can arrive twice (in
-  the snapshot and live).
+What the SDK's server keeps (a2a-sdk 1.3) and what surveil's agents add
+- When a new status arrives, the SDK moves the previous status message into
+  `task.history` and saves the task whole. surveil's agents keep only the last
+  `agents.task_store.RECENT_EVENTS` agent messages there (and every user message):
+  a task holding all its events would cost O(n) per event. Every event stays in the
+  agent's event log, read with `GET <agent url>/tasks/{id}/events?after=SEQ&limit=N`
+  (`EVENT_LOG_PATH`; JSON `{"task_id", "events": [ProgressEvent json, ...]}`, at most
+  1,000 a page, in seq order). The log holds an event before any client can see it.
+- `tasks/get` returns the task with that recent history plus the event in
+  `status.message`; `task_events(task)` returns those in `seq` order.
+- `tasks/resubscribe` (`SubscribeToTask`) first sends the whole Task as it is now,
+  then the live events. The live tap is opened before that snapshot is read, so
+  nothing falls in between, but an event can arrive twice (in the snapshot and live).
 - Resubscribing to a task in a terminal state (completed, failed, canceled) is an
-  error (`UnsupportedOperationError`); the task's history and artifacts are then
-  final, so `tasks/get` alone recovers everything.
+  error (`UnsupportedOperationError`); the task's log and artifacts are then final.
 - A stream can end without a terminal or input-required state: the client
-  disconnected, or the server evicted a reader that fell 1024 events behind.
+  disconnected, the agent process died, or the server evicted a reader that fell
+  1024 events behind.
+- Tasks, the log and the graphs' checkpoints are SQLite files under SURVEIL_HOME: a
+  restarted agent still knows its tasks and resumes those it was running from their
+  last checkpoint, saying so in a status event (the request that resumes them is a
+  user message `{"resume": ...}`, `resume_message`).
 
 So a client that lost its stream, having seen events up to `last_seq`:
-1. `tasks/get(id)` with no history_length; if the task is unknown the agent process
-   restarted and lost it (the task store is in memory): start a new task.
-2. Relay `task_events(task)` with `seq > last_seq` and take the finding from
-   `finding_from_task(task)`. If the state is terminal or input-required, stop here.
+1. `tasks/get(id)`; if the task is unknown the agent lost it (another SURVEIL_HOME,
+   say): start a new task.
+2. Relay events with `seq > last_seq` in seq order, from `task_events(task)`, and
+   whenever the next one is not `last_seq + 1`, first read the gap from the log.
+   Take the finding from `finding_from_task(task)`. If the state is terminal or
+   input-required, stop here.
 3. Otherwise `tasks/resubscribe(id)`; drop every event with `seq <= last_seq`
    (`events_in(response)` reads events from a Task snapshot and from status updates
-   alike) and repeat from 1 if this stream is cut too.
+   alike), fill gaps from the log as in 2, and repeat from 1 if this stream is cut.
 """
 
 from __future__ import annotations
@@ -65,6 +73,8 @@ from surveil.events import ProgressEvent
 from surveil.models import Alert, Finding
 
 FINDING_ARTIFACT = "finding"
+# The agent's event log of one task (agents/server.py); query: after=SEQ, limit=N.
+EVENT_LOG_PATH = "/tasks/{task_id}/events"
 
 TERMINAL_STATES = frozenset(
     {
@@ -139,12 +149,6 @@ def task_events(task: Task) -> list[ProgressEvent]:
         messages.append(task.status.message)
     events = [e for e in map(event_from_message, messages) if e is not None]
     return sorted(events, key=lambda e: -1 if e.seq is None else e.seq)
-
-
-def next_seq(task: Task | None) -> int:
-    """The seq the next event of this task gets (0 for a new task)."""
-    seqs = [e.seq for e in task_events(task)] if task is not None else []
-    return max((s for s in seqs if s is not None), default=-1) + 1
 
 
 def events_in(response: StreamResponse) -> list[ProgressEvent]:
@@ -224,6 +228,17 @@ def alert_from_message(message: Message | None) -> Alert:
                 )
                 raise BadMessage(f"invalid alert: {problems}") from None
     raise BadMessage('expected a data part {"alert": {...}} holding the alert to investigate')
+
+
+def resume_message(task_id: str, context_id: str, reason: str) -> Message:
+    """The user message asking an agent to resume a task nobody runs any more."""
+    return _data_message({"resume": reason}, Role.ROLE_USER, task_id, context_id)
+
+
+def is_resume_message(message: Message | None) -> bool:
+    if message is None or message.role != Role.ROLE_USER:
+        return False
+    return any(isinstance(d, dict) and "resume" in d for d in _data_parts(message.parts))
 
 
 def answer_message(

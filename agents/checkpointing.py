@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from surveil import models
 
@@ -32,3 +38,14 @@ def state_serializer() -> JsonPlusSerializer:
 def memory_checkpointer() -> InMemorySaver:
     """An in-process checkpointer: enough to interrupt and resume within one process."""
     return InMemorySaver(serde=state_serializer())
+
+
+@asynccontextmanager
+async def sqlite_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """Checkpoints in a SQLite file: a graph resumes from its last completed node (or
+    its question) in a process started after the one that ran it died."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(str(path)) as conn:
+        saver = AsyncSqliteSaver(conn, serde=state_serializer())
+        await saver.setup()
+        yield saver

@@ -2,11 +2,21 @@
 the SDK's JSON-RPC routes (A2A 1.0 and 0.3 on the same endpoint) in a Starlette app.
 
     uvicorn: `surveil agent insider-trading --port 8101`
+
+Its tasks, their events and the graphs' checkpoints are SQLite files under
+SURVEIL_HOME (agents/agent_state.py). On start it resumes the tasks a previous
+process was running when it died (the graph goes on from its last checkpoint), by
+sending itself a resume request per task through the SDK's request handler, so the
+resumed run is an ordinary A2A request any client can subscribe to. Beside JSON-RPC
+it serves each task's event log (`EVENT_LOG_PATH`), from which a client that resumes
+at any seq reads what the task's bounded history no longer holds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,8 +27,8 @@ from a2a.server.context import ServerCallContext
 from a2a.server.events.event_queue import Event
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore
-from a2a.types import AgentCard, Message, Part, Role, SendMessageRequest, Task
+from a2a.server.tasks import TaskStore
+from a2a.types import AgentCard, ListTasksRequest, Message, Part, Role, SendMessageRequest, Task
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,9 +36,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agents.a2a_executor import GraphFactory, SpecialistExecutor, SpecialistRequests
+from agents.a2a_events import EVENT_LOG_PATH, resume_message
+from agents.a2a_executor import (
+    RESUMABLE_STATES,
+    GraphFactory,
+    SpecialistExecutor,
+    SpecialistRequests,
+)
 from agents.agent_auth import RequireAgentToken, server_token
+from agents.agent_state import AgentState
+from agents.event_log import MAX_PAGE, EventLog
 from surveil.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 RPC_PATH = "/"
 # A card changes only with a deployment: cached five minutes, then a 304 on its ETag.
@@ -146,15 +166,18 @@ def build_app(
     settings = settings or get_settings()
     spec = specialist_spec(specialist)
     card = spec.build_card(public_url or spec.url(settings))
-    executor = SpecialistExecutor(spec.agent, build_graph or spec.build_graph(), settings=settings)
-    # In memory on purpose: tasks/get and resubscribe work while this process lives;
-    # durability is Temporal's job (a retried activity restarts a lost task).
-    task_store = InMemoryTaskStore()
+    state = AgentState.open(settings.agent_state_path(spec.agent))
+    executor = SpecialistExecutor(
+        spec.agent,
+        build_graph or spec.build_graph(),
+        settings=settings,
+        event_log=state.event_log,
+    )
     handler = SpecialistRequestHandler(
         agent_executor=executor,
-        task_store=task_store,
+        task_store=state.task_store,
         agent_card=card,
-        request_context_builder=SpecialistRequests(task_store),
+        request_context_builder=SpecialistRequests(state.task_store, executor),
     )
 
     async def healthz(request: Request) -> JSONResponse:
@@ -164,16 +187,29 @@ def build_app(
         # This process's LLM counters (agents/llm_metrics.py), by model and tenant.
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    async def task_events(request: Request) -> JSONResponse:
+        return await _task_events(request, state.task_store, state.event_log)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await handler.aclose()  # no task left pending when the loop stops
+        async with state.checkpointer() as checkpointer:
+            executor.use_checkpointer(checkpointer)
+            resuming = await _resume_orphaned_tasks(handler, state.task_store)
+            try:
+                yield
+            finally:
+                for run in resuming:
+                    run.cancel()
+                await asyncio.gather(*resuming, return_exceptions=True)
+                await handler.aclose()  # no task left pending when the loop stops
+        await state.aclose()
 
     routes = [
         *create_agent_card_routes(card, cache_control=CARD_CACHE_CONTROL),
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route(EVENT_LOG_PATH, task_events, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(JsonContentType)
@@ -181,3 +217,63 @@ def build_app(
     if token is not None:  # without mTLS, only the worker's bearer token gets in
         app.add_middleware(RequireAgentToken, token=token)
     return app
+
+
+async def _resume_orphaned_tasks(
+    handler: DefaultRequestHandler, task_store: TaskStore
+) -> list[asyncio.Task[object]]:
+    """Resume every task the store says is working: no process runs it any more (this
+    one just started, and the state folder is locked to it)."""
+    runs: list[asyncio.Task[object]] = []
+    context = ServerCallContext()
+    for state in RESUMABLE_STATES:
+        page_token = ""
+        while True:
+            page = await task_store.list(
+                ListTasksRequest(status=state, page_size=100, page_token=page_token), context
+            )
+            for task in page.tasks:
+                message = resume_message(task.id, task.context_id, "the agent restarted")
+                request = SendMessageRequest(message=message)
+                runs.append(
+                    asyncio.create_task(
+                        _run_logged(handler.on_message_send(request, context), task.id),
+                        name=f"resume:{task.id}",
+                    )
+                )
+            if not page.next_page_token:
+                break
+            page_token = page.next_page_token
+    return runs
+
+
+async def _run_logged(request: object, task_id: str) -> object:
+    try:
+        return await request  # type: ignore[misc]
+    except Exception:
+        log.exception("resuming task %s failed", task_id)
+        return None
+
+
+async def _task_events(request: Request, tasks: TaskStore, events: EventLog) -> JSONResponse:
+    """`GET /tasks/{id}/events?after=SEQ&limit=N`: the task's events above SEQ."""
+    task_id = request.path_params["task_id"]
+    try:
+        after = int(request.query_params.get("after", "-1"))
+        limit = int(request.query_params.get("limit", str(MAX_PAGE)))
+    except ValueError:
+        return JSONResponse(
+            {"error": "after and limit must be whole numbers (after=-1 reads from the start)"},
+            status_code=400,
+        )
+    if after < -1 or not 1 <= limit <= MAX_PAGE:
+        return JSONResponse(
+            {"error": f"after must be at least -1 and limit between 1 and {MAX_PAGE}"},
+            status_code=400,
+        )
+    if await tasks.get(task_id, ServerCallContext()) is None:
+        return JSONResponse({"error": f"task {task_id} not found"}, status_code=404)
+    page = events.after(task_id, after, limit)
+    return JSONResponse(
+        {"task_id": task_id, "events": [e.model_dump(mode="json", exclude_none=True) for e in page]}
+    )

@@ -89,7 +89,7 @@ class Cases:
         """Send one action; starts the case workflow if it is the alert's first."""
         client = await self._client()
         workflow_id = wf_case.case_workflow_id(tenant, alert_id)
-        start = WithStartWorkflowOperation(
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             wf_case.WORKFLOW_TYPE,
             CaseStart(tenant=tenant, alert_id=alert_id),
             id=workflow_id,

@@ -145,13 +145,14 @@ def _evidence_html(evidence: list[Evidence]) -> str:
 def chart_svg(chart: dict[str, Any] | None, width: int = 720, height: int = 220) -> str:
     """Closing prices as a line (a gap between trading days stays a gap), the account's
     trades as markers (buys ▲ green, sells ▼ red), the announcement as a dashed line."""
-    points = [(datetime.fromisoformat(t), float(p)) for t, p in (chart or {}).get("prices", [])]
+    chart = chart or {}
+    points = [(datetime.fromisoformat(t), float(p)) for t, p in chart.get("prices", [])]
     if len(points) < 2:
         return ""
     trades = [
         (datetime.fromisoformat(t["ts"]), float(t["price"]), t["side"])
         for t in chart.get("trades", [])
-    ]  # type: ignore[union-attr]
+    ]
     t0, t1 = points[0][0], points[-1][0]
     prices = [p for _, p in points] + [p for _, p, _ in trades]
     lo, hi = min(prices), max(prices)
@@ -185,8 +186,8 @@ def chart_svg(chart: dict[str, Any] | None, width: int = 720, height: int = 220)
         parts.append(
             f"<polygon points='{shape}' fill='{'#2e7d32' if side == 'buy' else '#c62828'}'/>"
         )
-    if chart.get("announcement"):  # type: ignore[union-attr]
-        x, _ = xy(datetime.fromisoformat(chart["announcement"]["ts"]), lo)  # type: ignore[index]
+    if chart.get("announcement"):
+        x, _ = xy(datetime.fromisoformat(chart["announcement"]["ts"]), lo)
         parts.append(
             f"<line x1='{x}' y1='{pad}' x2='{x}' y2='{height - pad}' stroke='#6a1b9a' stroke-dasharray='4 3'/>"
         )

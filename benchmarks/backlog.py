@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -148,6 +149,7 @@ async def run(args: argparse.Namespace) -> Result:
             }
         finally:
             stack.stop_all()
+        shutil.rmtree(root, ignore_errors=True)  # kept (logs) only when the run failed
         for snapshot in snapshots:
             result.states[snapshot.state.value] = result.states.get(snapshot.state.value, 0) + 1
             if snapshot.usage is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 import uuid
@@ -81,6 +82,7 @@ async def run(args: argparse.Namespace) -> None:
             items, stormy_s = await investigate(stack, outage_after_triage)
         finally:
             stack.stop_all()
+        shutil.rmtree(root, ignore_errors=True)  # kept (logs) only when the run failed
         rejections = llm.counts.rejections
 
     offsets = [offset for offset, _ in items]

@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     # agents verify client certificates (mTLS), else one shared through SURVEIL_HOME
     # (agents/agent_auth.py). Set it when the worker and the agents share no SURVEIL_HOME.
     agent_token: SecretStr | None = None
+    # Where each specialist keeps its A2A tasks, event log and LangGraph checkpoints
+    # (SQLite files), so a restarted agent resumes its tasks. Default: SURVEIL_HOME/agents.
+    # Two processes of the same specialist must not share one.
+    agent_state_dir: Path | None = None
+    # A specialist that streams nothing for this long while its task is working counts
+    # as stalled: the relay fails its attempt and the retry resumes the A2A task. An
+    # agent streams at least every step boundary, and an LLM streaming tokens about ten
+    # frames a second; the slowest silent stretch seen is an LLM's time to first token
+    # on a long prompt (seconds to tens of seconds for a reasoning model that cannot
+    # stream), so 60 s is well above normal silence yet far below the 30 min timeout.
+    agent_idle_timeout_s: float = 60.0
 
     # API
     api_host: str = "127.0.0.1"
@@ -150,10 +161,18 @@ class Settings(BaseSettings):
     # Investigation behaviour
     input_timeout_s: float = 120.0  # how long a specialist's question waits for an analyst
     fail_specialist: str | None = None  # test setting: this specialist fails on purpose
+    # Test setting: this specialist goes silent for stall_specialist_s after the first
+    # step of each task (while the task is working), once per task and process.
+    stall_specialist: str | None = None
+    stall_specialist_s: float = 10.0
 
     @property
     def db_path(self) -> Path:
         return self.home / "surveil.db"
+
+    def agent_state_path(self, agent: str) -> Path:
+        """The folder of one specialist's durable state."""
+        return (self.agent_state_dir or self.home / "agents") / agent
 
     @property
     def thresholds(self) -> Thresholds:

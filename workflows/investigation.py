@@ -576,8 +576,12 @@ class AlertInvestigationWorkflow:
         `fresh` (a re-run, e.g. after new data was imported or a question was answered
         too late): also after a completed run, and nothing is reused — every specialist
         runs again; the stream and the relay positions still go on."""
-        finished = (TaskState.failed, TaskState.canceled, TaskState.timed_out)
-        if fresh and self.progress.state == TaskState.completed:
+        finished: tuple[TaskState, ...] = (
+            TaskState.failed,
+            TaskState.canceled,
+            TaskState.timed_out,
+        )
+        if fresh:
             finished = (*finished, TaskState.completed)
         if self.progress.state not in finished:
             raise ApplicationError(

@@ -141,6 +141,11 @@ def build_graph(
         # Past the window too: news near its end needs the next session's close.
         end = alert.window_end + POST_NEWS_MARGIN
         bars = data.bars(alert.instrument, start, end)
+        if bars.empty:  # not one price: whatever else is known, the alert cannot close
+            gaps.append(
+                f"there are no price bars for {alert.instrument} at all between "
+                f"{start:%Y-%m-%d} and {end:%Y-%m-%d}"
+            )
         benchmark = data.benchmark_of(alert.instrument) or ""
         benchmark_bars = data.bars(benchmark, start, end) if benchmark else bars.iloc[:0]
         progress(

@@ -125,6 +125,11 @@ def build_graph(
         bars = data.bars(
             alert.instrument, alert.window_start - CHART_MARGIN, alert.window_end + CHART_MARGIN
         )
+        if bars.empty:  # not one price or volume figure: the alert cannot close
+            gaps.append(
+                f"there are no price bars for {alert.instrument} in the alert window "
+                f"({alert.window_start:%Y-%m-%d %H:%M} to {alert.window_end:%Y-%m-%d %H:%M} UTC)"
+            )
         counterparties = data.get_accounts(sorted(set(legs["counterparty"])))
         return {
             "alert": alert,

@@ -55,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
         public_url = (
             spec.url(settings) if port == spec.port(settings) else f"{scheme}://{args.host}:{port}"
         )
-    app = build_app(args.specialist, public_url=public_url, settings=settings)
+    from agents.agent_state import StateInUse
+
+    try:
+        app = build_app(args.specialist, public_url=public_url, settings=settings)
+    except StateInUse as exc:
+        raise SystemExit(f"surveil agent: {exc}") from None
     uvicorn.run(app, host=args.host, port=port, log_level=args.log_level, **ssl_options)
     return 0

@@ -170,7 +170,11 @@ async def _watch(args: argparse.Namespace) -> int:
     from workflows.client import connect, events
     from workflows.investigation import workflow_id_for
 
-    tenant = args.tenant or _alert_tenant(args.alert_id)
+    try:
+        tenant = args.tenant or _alert_tenant(args.alert_id)
+    except ValueError as exc:
+        print(f"surveil watch: {exc}", file=sys.stderr)
+        return 2
     workflow_id = workflow_id_for(tenant, args.alert_id)
     client = await connect()
     final_state = None
@@ -191,10 +195,17 @@ async def _watch(args: argparse.Namespace) -> int:
 
 
 def _alert_tenant(alert_id: str) -> str:
+    """The tenant of the stored alert (demo when there is none here); ValueError when
+    several tenants hold that id: the user must choose with --tenant."""
     from surveil.store import Store
 
     try:
-        alert = Store.open().get_alert(alert_id)
+        tenants = sorted({a.tenant for a in Store.open().list_alerts() if a.id == alert_id})
     except (OSError, sqlite3.Error):  # no readable store here: watching a remote stack
-        alert = None
-    return alert.tenant if alert is not None else "demo"
+        tenants = []
+    if len(tenants) > 1:
+        raise ValueError(
+            f"alert {alert_id!r} exists for several tenants ({', '.join(tenants)}); "
+            "choose one with --tenant"
+        )
+    return tenants[0] if tenants else "demo"

@@ -8,7 +8,7 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,9 @@ from a2a.types import (
 from a2a.utils.errors import A2AError
 
 from agents.a2a_events import (
+    EVENT_LOG_PATH,
     PAUSED_STATES,
+    TERMINAL_STATES,
     alert_message,
     answer_message,
     data_part,
@@ -39,9 +41,10 @@ from agents.a2a_events import (
     task_events,
 )
 from agents.agent_auth import client_token
+from agents.task_store import RECENT_EVENTS
 from surveil.events import EventType, ProgressEvent
 from surveil.models import Alert, Finding
-from surveil.processes import free_port, start_process, stop_process, wait_for_port
+from surveil.processes import free_port, kill_process, start_process, stop_process, wait_for_port
 from surveil.settings import Settings
 from tests.support.a2a_client import A2AConnections
 
@@ -76,6 +79,8 @@ class Agent:
     url: str
     proc: subprocess.Popen
     log: Path
+    port: int
+    env: dict[str, str]
 
 
 def surveil(*args: str, env: dict[str, str]) -> None:
@@ -97,23 +102,31 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 @pytest.fixture(scope="module")
 def start_agent(demo: Demo) -> Iterator:
-    """Starts `surveil agent SPECIALIST --port P` with extra env; stops them all after."""
+    """Starts `surveil agent SPECIALIST --port P` with extra env; stops them all after.
+
+    `start(specialist, **env)` starts a new one; `start(agent)` starts a process of
+    `agent` again on its port and state folder (after it was killed)."""
     started: list[Agent] = []
 
-    def start(specialist: str, **env: str) -> Agent:
-        port = free_port()
-        log = demo.home.parent / f"agent-{specialist}-{port}.log"
-        proc = start_process(
-            [*SURVEIL, "agent", specialist, "--port", str(port)],
-            log_path=log,
-            env={
+    def start(specialist: str | Agent, **env: str) -> Agent:
+        if isinstance(specialist, Agent):
+            previous = specialist
+            specialist, port, env = previous.specialist, previous.port, previous.env
+        else:
+            port = free_port()
+            env = {
                 "SURVEIL_HOME": str(demo.home),
+                # Several agents of one specialist run at once: one state folder each.
+                "SURVEIL_AGENT_STATE_DIR": str(demo.home.parent / f"agent-state-{port}"),
                 "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "0",
                 "PYTHONUNBUFFERED": "1",
                 **env,
-            },
+            }
+        log = demo.home.parent / f"agent-{specialist}-{port}.log"
+        proc = start_process(
+            [*SURVEIL, "agent", specialist, "--port", str(port)], log_path=log, env=env
         )
-        agent = Agent(specialist, f"http://127.0.0.1:{port}", proc, log)
+        agent = Agent(specialist, f"http://127.0.0.1:{port}", proc, log, port, env)
         started.append(agent)
         wait_for_port("127.0.0.1", port, timeout=60, proc=proc)
         return agent
@@ -179,14 +192,20 @@ class Streamed:
 
 
 async def stream(
-    responses: AsyncIterator[StreamResponse], *, stop_after: int | None = None
+    responses: AsyncIterator[StreamResponse],
+    *,
+    stop_after: int | None = None,
+    until: Callable[[ProgressEvent], bool] | None = None,
 ) -> Streamed:
-    """Reads a stream to its end, or drops the connection after `stop_after` events."""
+    """Reads a stream to its end, or stops reading after `stop_after` events or at the
+    first event `until` accepts."""
     seen = Streamed()
     try:
         async for response in responses:
             seen.take(response)
             if stop_after is not None and len(seen.events) >= stop_after:
+                break
+            if until is not None and any(map(until, seen.events)):
                 break
     finally:
         await responses.aclose()  # type: ignore[attr-defined]
@@ -210,6 +229,31 @@ def worker_token(demo: Demo) -> str:
     token = client_token(Settings(home=demo.home))
     assert token is not None
     return token
+
+
+def token_header(agent: Agent) -> dict[str, str]:
+    """The worker's credentials for an agent's plain HTTP routes (the event log)."""
+    token = client_token(Settings(home=Path(agent.env["SURVEIL_HOME"])))
+    assert token is not None
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def logged(
+    agent: Agent, task_id: str, after: int = -1, limit: int = 50
+) -> list[ProgressEvent]:
+    """Every event of the task above `after`, from the agent's event log, page by page."""
+    events: list[ProgressEvent] = []
+    async with httpx.AsyncClient(base_url=agent.url, headers=token_header(agent)) as http:
+        while True:
+            response = await http.get(
+                EVENT_LOG_PATH.format(task_id=task_id), params={"after": after, "limit": limit}
+            )
+            assert response.status_code == 200, response.text
+            page = [ProgressEvent.model_validate(e) for e in response.json()["events"]]
+            if not page:
+                return events
+            events += page
+            after = seq(page[-1])
 
 
 # -- tests -------------------------------------------------------------------------
@@ -272,7 +316,12 @@ async def test_streamed_investigation_numbers_every_event_and_ends_with_a_findin
 
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
     assert finding_from_task(task) == finding
-    assert task_events(task) == seen.events  # the history holds every event, unchanged
+    # The task keeps its recent events (bounded: it is saved whole on every event);
+    # the agent's log keeps every one, unchanged.
+    assert len(seen.events) > RECENT_EVENTS + 1
+    assert task_events(task) == seen.events[-(RECENT_EVENTS + 1) :]
+    assert len(task.history) == RECENT_EVENTS + 1  # + the user's alert message
+    assert await logged(insider, seen.task_id) == seen.events
     recent = await client.get_task(GetTaskRequest(id=seen.task_id, history_length=3))
     assert len(recent.history) == 3  # history_length trims the oldest entries
     assert task_events(recent) == seen.events[-4:]  # 3 from history + the final status
@@ -287,12 +336,11 @@ async def test_reconnecting_client_recovers_every_event_exactly_once(
     first = await stream(client.send_message(investigate(alert)), stop_after=3)
     relayed = list(first.events)
 
-    # The recipe in agents/a2a_events.py: get the task with its history, relay what
-    # was missed, then resubscribe and drop what was already relayed.
+    # The recipe in agents/a2a_events.py: get the task, relay what was missed (from
+    # the agent's log), then resubscribe and drop what was already relayed.
     task = await client.get_task(GetTaskRequest(id=first.task_id))
     assert task.status.state == TaskState.TASK_STATE_WORKING  # still running: a real resume
-    missed = [e for e in task_events(task) if seq(e) > seq(relayed[-1])]
-    relayed += missed
+    relayed += await logged(slow_wash, first.task_id, after=seq(relayed[-1]))
     resumed = await stream(client.subscribe(SubscribeToTaskRequest(id=first.task_id)))
     duplicates: list[ProgressEvent] = []
     for event in resumed.events:  # the snapshot, then live events that may repeat it
@@ -303,7 +351,8 @@ async def test_reconnecting_client_recovers_every_event_exactly_once(
     assert relayed[-1].data == {"state": "completed"}
     assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED and resumed.findings
     final = await client.get_task(GetTaskRequest(id=first.task_id))
-    assert task_events(final) == relayed
+    assert final.status.state == TaskState.TASK_STATE_COMPLETED
+    assert await logged(slow_wash, first.task_id) == relayed
     get, subscribe = (
         ("GetTask", "SubscribeToTask") if protocol == "1.0" else ("tasks/get", "tasks/resubscribe")
     )
@@ -348,8 +397,7 @@ async def test_question_pauses_the_task_until_the_answer_resumes_it(
     assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
     (finding,) = resumed.findings
     assert finding.needs_review is needs_review
-    final = await client.get_task(GetTaskRequest(id=asked.task_id))
-    assert task_events(final) == asked.events + resumed.events
+    assert await logged(wash, asked.task_id) == asked.events + resumed.events
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -393,7 +441,7 @@ async def test_cancel_stops_a_running_investigation(demo: Demo, slow_wash: Agent
 
     assert canceled.status.state == TaskState.TASK_STATE_CANCELED
     task = await client.get_task(GetTaskRequest(id=started.task_id))
-    events = task_events(task)
+    events = await logged(slow_wash, started.task_id)
     assert task.status.state == TaskState.TASK_STATE_CANCELED
     assert contiguous([e.seq for e in events])
     assert events[-1].data == {"state": "canceled"}
@@ -415,3 +463,54 @@ async def test_specialist_named_in_fail_setting_fails_after_its_first_step(
     assert error.text and "SURVEIL_FAIL_SPECIALIST" in error.text
     step_completions = [e for e in seen.events if e.type == EventType.step_complete]
     assert step_completions == [seen.events[-2]]  # it failed right after its first step
+
+
+async def test_event_log_route_rejects_bad_positions_and_unknown_tasks(wash: Agent) -> None:
+    path = EVENT_LOG_PATH.format(task_id="no-such-task")
+    async with httpx.AsyncClient(base_url=wash.url) as anonymous:
+        assert (await anonymous.get(path)).status_code == 401  # the worker's token only
+    async with httpx.AsyncClient(base_url=wash.url, headers=token_header(wash)) as http:
+        missing = await http.get(path)
+        assert missing.status_code == 404 and "not found" in missing.json()["error"]
+        for params in ({"after": "x"}, {"after": -2}, {"limit": 0}, {"limit": 5000}):
+            bad = await http.get(path, params=params)
+            assert bad.status_code == 400, params
+            assert "after" in bad.json()["error"]
+
+
+async def test_agent_killed_mid_task_resumes_it_from_its_last_checkpoint(
+    demo: Demo, start_agent, connect
+) -> None:
+    # Paced so the narrative (step "reason", after every analytic step) lasts seconds.
+    agent = start_agent("wash-trade", SURVEIL_OFFLINE_TOKEN_DELAY_MS="30")
+    client, _ = await connect(agent, "1.0")
+    alert = demo.first("wash_trade", "escalate")
+    before = await stream(
+        client.send_message(investigate(alert)),
+        until=lambda e: e.type == EventType.message_delta and e.step == "reason",
+    )
+
+    kill_process(agent.proc)  # kill -9, by PID, mid-narrative
+    restarted = start_agent(agent)  # same port, same state folder
+
+    client, _ = await connect(restarted, "1.0")
+    task = await client.get_task(GetTaskRequest(id=before.task_id))  # the store kept it
+    if task.status.state not in TERMINAL_STATES:  # the agent resumed it on its own
+        resumed = await stream(client.subscribe(SubscribeToTaskRequest(id=before.task_id)))
+        assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
+    task = await client.get_task(GetTaskRequest(id=before.task_id))
+    assert task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert finding_from_task(task) is not None
+
+    events = await logged(restarted, before.task_id)
+    assert contiguous([e.seq for e in events])  # numbering goes on across the restart
+    assert events[: len(before.events)] == before.events
+    (resume,) = [e for e in events if (e.data or {}).get("resumed")]
+    assert resume.type == EventType.status and resume.data
+    assert resume.data["from_checkpoint"] is True
+    assert resume.text and "restarted" in resume.text and "step reason runs again" in resume.text
+    # The analytic steps finished before the kill are not run again; "reason" is.
+    after_resume = events[events.index(resume) :]
+    rerun = [e.step for e in after_resume if e.type == EventType.step_start]
+    assert rerun[0] == "reason" and "load_data" not in rerun and "round_trips" not in rerun
+    assert events[-1].data == {"state": "completed"}

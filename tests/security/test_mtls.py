@@ -127,6 +127,8 @@ def mtls_agent(stack: Stack, pki: Pki) -> Iterator[str]:
         "SURVEIL_AGENT_TLS_CERT": str(pki["server_cert"]),
         "SURVEIL_AGENT_TLS_KEY": str(pki["server_key"]),
         "SURVEIL_AGENT_TLS_CA": str(pki["ca"]),
+        # The stack's own wash-trade agent holds the state folder under SURVEIL_HOME.
+        "SURVEIL_AGENT_STATE_DIR": str(stack.root / "agents-mtls"),
     }
     proc = start_process(
         [sys.executable, "-m", "surveil", "agent", "wash-trade", "--port", str(port)],

@@ -31,7 +31,6 @@ from agents.a2a_events import (
     finding_from_task,
     finding_in,
     finding_part,
-    next_seq,
     task_events,
 )
 from surveil.events import EventType, ProgressEvent
@@ -83,8 +82,6 @@ def test_user_messages_and_foreign_data_parts_carry_no_event() -> None:
 def test_task_events_lists_history_and_status_in_seq_order() -> None:
     task = task_with([progress(0), progress(1), progress(2, EventType.step_complete)])
     assert [e.seq for e in task_events(task)] == [0, 1, 2]
-    assert next_seq(task) == 3
-    assert next_seq(None) == 0
 
 
 def test_events_in_reads_a_task_snapshot_and_a_status_update() -> None:

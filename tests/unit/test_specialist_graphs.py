@@ -5,6 +5,7 @@ expected disposition for every planted case of several seeds."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ from surveil.models import Alert, Disposition, Finding
 from surveil.store import Store
 
 BUILDERS = {"wash_trade": build_wash_graph, "insider_trading": build_insider_graph}
-NO_ANSWER = {"answer": None}  # LangGraph reads Command(resume=None) as "no resume"
+NO_ANSWER = {"answer": None}
+EVER = (
+    datetime(2000, 1, 1, tzinfo=UTC),
+    datetime(2100, 1, 1, tzinfo=UTC),
+)  # LangGraph reads Command(resume=None) as "no resume"
 
 
 @pytest.fixture(autouse=True)
@@ -196,3 +201,35 @@ async def test_every_planted_case_gets_its_expected_disposition_and_evidence(
     for alert_id, expected in expected_evidence.items():
         states = outcomes[alert_id][1]
         assert {name: states.get(name) for name in expected} == expected, alert_id
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"instrument": "PXLT"},  # traded and announced, never priced
+        {"instrument": "NOSUCH"},  # nothing at all
+        {"account": "NOBODY", "instrument": "NOSUCH"},
+        {"window_start": "2023-01-02T00:00:00Z", "window_end": "2023-01-20T00:00:00Z"},  # before the data
+        {"window_start": "2024-03-16T00:00:00Z", "window_end": "2024-03-17T00:00:00Z"},  # a weekend
+    ],
+)  # fmt: skip
+async def test_missing_data_never_crashes_a_specialist_nor_closes_silently(
+    seven: tuple[Store, dict[str, Disposition]], change: dict[str, str]
+) -> None:
+    store, _ = seven
+    for agent, graph in graphs(store).items():
+        alert = next(a for a in store.list_alerts() if a.type.value == agent)
+        alert = Alert.model_validate({**alert.model_dump(), **change})
+        finding, events, _ = await run(graph, agent, alert)
+        assert events[-1].type == EventType.step_complete and events[-1].step == "finding"
+        for evidence in finding.evidence:
+            if evidence.unknown:  # said, with what is missing, in the evidence and summary
+                assert evidence.missing and evidence.value is None
+                assert f"{evidence.name} is unknown: " in finding.summary
+        if finding.needs_review:
+            assert finding.review_reasons
+        never_priced = store.bars(alert.instrument, *EVER).empty
+        if never_priced:
+            assert "no price bars" in " ".join(finding.review_reasons)
+        if never_priced or store.get_account(alert.account) is None:
+            assert decide(alert, [finding])[0] == Disposition.needs_review

@@ -94,6 +94,9 @@ def test_investigate_asks_for_a_tenant_when_two_hold_the_alert_id(shared_id_home
     assert "several tenants (acme, demo)" in ambiguous.stderr and "--tenant" in ambiguous.stderr
     missing = _surveil(shared_id_home, "investigate", "A-1", "--tenant", "other", "--json")
     assert missing.returncode == 2 and "of tenant 'other'" in missing.stderr
+    for command in ("submit", "watch"):  # neither guesses either
+        refused = _surveil(shared_id_home, command, "A-1")
+        assert refused.returncode == 2 and "several tenants (acme, demo)" in refused.stderr
 
 
 def test_store_finds_the_first_named_alert_of_a_tenant_in_one_query(shared_id_home: Path) -> None:

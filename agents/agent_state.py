@@ -1,0 +1,76 @@
+"""What one specialist agent keeps across restarts, in one folder of SQLite files.
+
+    <SURVEIL_HOME>/agents/<agent>/      (SURVEIL_AGENT_STATE_DIR/<agent> if set)
+        tasks.db        A2A tasks (the SDK's DatabaseTaskStore, bounded history)
+        events.db       every event of every task, by seq (agents/event_log.py)
+        checkpoints.db  LangGraph checkpoints, per task (thread id = A2A task id)
+        lock            held while a process serves from this folder
+
+One process per folder: a second one would resume the first one's running tasks as
+if they were orphaned, so it refuses to start (the lock dies with its process, also
+on kill -9).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agents.checkpointing import sqlite_checkpointer
+from agents.event_log import EventLog
+from agents.task_store import BoundedHistoryTaskStore, sqlite_task_store
+
+
+class StateInUse(RuntimeError):
+    """Another live process serves from the same state folder."""
+
+
+@dataclass
+class AgentState:
+    directory: Path
+    task_store: BoundedHistoryTaskStore
+    event_log: EventLog
+    _lock: IO[str]
+
+    @classmethod
+    def open(cls, directory: Path) -> AgentState:
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = open(directory / "lock", "a+")  # noqa: SIM115 (held for the process's life)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            lock.close()
+            raise StateInUse(
+                f"{directory} is in use by another agent process (pid {holder}); give each "
+                "process of a specialist its own SURVEIL_AGENT_STATE_DIR or SURVEIL_HOME"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        return cls(
+            directory,
+            sqlite_task_store(directory / "tasks.db"),
+            EventLog(directory / "events.db"),
+            lock,
+        )
+
+    @asynccontextmanager
+    async def checkpointer(self) -> AsyncIterator[AsyncSqliteSaver]:
+        """Opened on the server's event loop (aiosqlite binds to it)."""
+        async with sqlite_checkpointer(self.directory / "checkpoints.db") as saver:
+            yield saver
+
+    async def aclose(self) -> None:
+        await self.task_store.aclose()
+        self.event_log.close()
+        self._lock.close()  # releases the flock
