@@ -13,6 +13,8 @@ history ~4 events, so batching is what keeps a 10-minute run inside its limits):
 - Token frames (`message_delta`) wait up to `relay_batch_interval_ms` and go
   together; anything past `relay_max_batch_events` or `MAX_BATCH_BYTES` goes at once.
 - Sending is serial and in order: the next batch goes when the last one was taken.
+- Token frames also go at once to this worker's live tail (activities/live_feed.py),
+  which API processes read so a viewer sees tokens as the LLM writes them.
 A signal that fails is sent again with the same batch number, so the workflow drops
 it if the first one did land.
 """
@@ -31,6 +33,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.contracts import RELAY_KEY, RELAY_POSITION_QUERY, RelayPosition
+from activities.live_feed import LIVE_FEEDS
 from surveil.events import EventType, ProgressEvent
 from surveil.settings import get_settings
 from surveil.stream import PUBLISH_SIGNAL, PublishBatch
@@ -53,6 +56,7 @@ class EventRelay:
         info = activity.info()
         self.attempt = info.attempt
         assert info.workflow_id is not None
+        self._workflow_id = info.workflow_id
         self._workflow: WorkflowHandle = activity.client().get_workflow_handle(info.workflow_id)
         self._publisher = f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
         settings = get_settings()
@@ -116,6 +120,8 @@ class EventRelay:
 
     async def publish(self, event: ProgressEvent) -> None:
         event = _within_size(event.model_copy(update={"attempt": self.attempt}))
+        if event.type == EventType.message_delta:
+            LIVE_FEEDS.offer(self._workflow_id, event)  # the live tail, ahead of the batch
         size = len(event.model_dump_json())
         if self._pending and self._pending_bytes + size > MAX_BATCH_BYTES:
             await self.flush()

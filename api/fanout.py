@@ -18,6 +18,10 @@ and appends each item to a bounded replay buffer and to every viewer's bounded q
   last viewer has been gone for `linger_s` (a quick reconnect reuses the buffer).
 - Every viewer receives the same `StreamItem` object for an offset, so a transport's
   encoding of it (SSE frame, JSON) is computed once, not once per viewer.
+- With a live source (api/live_tail.py), the channel also reads the workers' live
+  tail and offers each token frame, as a `LiveItem` without offset, to the viewers
+  that asked for it — only frames whose `(agent, seq)` the durable stream has not
+  brought yet. A live frame never fills a viewer's queue to lagging: it is dropped.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ log = logging.getLogger("surveil.api.fanout")
 SourceItem = tuple[int, ProgressEvent]
 # (stream key, first offset wanted) -> items in offset order; ends when the stream ends.
 SourceFactory = Callable[[str, int], AsyncIterator[SourceItem]]
+# stream key -> live token frames (no offsets), until cancelled.
+LiveSource = Callable[[str], AsyncIterator[ProgressEvent]]
 Encoder = Callable[[int, ProgressEvent], Any]
 
 
@@ -62,6 +68,19 @@ class StreamItem:
         return found
 
 
+@dataclass(slots=True, eq=False)
+class LiveItem:
+    """A live token frame ahead of the durable stream (no offset), shared by viewers."""
+
+    event: ProgressEvent
+    _encoded: Any = None
+
+    def encoded(self, encoder: Callable[[ProgressEvent], Any]) -> Any:
+        if self._encoded is None:
+            self._encoded = encoder(self.event)
+        return self._encoded
+
+
 class ViewerLagged(Exception):
     """The viewer fell too far behind the live stream; it should resume by offset."""
 
@@ -74,7 +93,8 @@ class StreamFailed(Exception):
 class _Viewer:
     max_queue: int
     from_offset: int  # the first offset this viewer wants; lower ones it already has
-    items: deque[StreamItem] = field(default_factory=deque)
+    live: bool = False  # wants live frames too
+    items: deque[StreamItem | LiveItem] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     lagged: bool = False
 
@@ -86,6 +106,11 @@ class _Viewer:
         else:
             self.items.append(item)
         self.wakeup.set()
+
+    def offer_live(self, item: LiveItem) -> None:
+        if self.live and not self.lagged and len(self.items) < self.max_queue // 2:
+            self.items.append(item)
+            self.wakeup.set()
 
 
 class Channel:
@@ -102,17 +127,24 @@ class Channel:
         self.end_reason: str | None = None  # terminal | exhausted | error | idle
         self.error: BaseException | None = None
         self._linger: asyncio.TimerHandle | None = None
-        self._task = asyncio.get_running_loop().create_task(self._pump(), name=f"pump {key}")
+        self._durable_seq: dict[str, int] = {}  # highest seq per agent the pump brought
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._pump(), name=f"pump {key}")
+        self._live_task = (
+            loop.create_task(self._follow_live(hub.live_source), name=f"live {key}")
+            if hub.live_source is not None
+            else None
+        )
 
     # -- viewers -------------------------------------------------------------
 
-    def attach(self, from_offset: int) -> tuple[list[StreamItem], _Viewer]:
+    def attach(self, from_offset: int, live: bool = False) -> tuple[list[StreamItem], _Viewer]:
         """Replay from the buffer plus a queue for what comes next (no await: no gap)."""
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
         replay = [item for item in self.buffer if item.offset >= from_offset]
-        viewer = _Viewer(self.hub.max_queue, from_offset)
+        viewer = _Viewer(self.hub.max_queue, from_offset, live)
         self.viewers.add(viewer)
         return replay, viewer
 
@@ -126,6 +158,14 @@ class Channel:
         if not self.viewers:
             self._finish("idle")
             self._task.cancel()
+
+    async def _follow_live(self, source: LiveSource) -> None:
+        async for event in source(self.key):
+            if event.seq is not None and event.seq <= self._durable_seq.get(event.agent, -1):
+                continue  # the durable stream already brought it
+            item = LiveItem(event)
+            for viewer in self.viewers:
+                viewer.offer_live(item)
 
     # -- the one subscription ------------------------------------------------
 
@@ -164,6 +204,9 @@ class Channel:
     def _publish(self, item: StreamItem) -> None:
         self.buffer.append(item)
         self.next_offset = item.offset + 1
+        seq = item.event.seq
+        if seq is not None and seq > self._durable_seq.get(item.event.agent, -1):
+            self._durable_seq[item.event.agent] = seq
         if len(self.buffer) > self.hub.replay_limit:
             self.buffer.popleft()
             self.base = self.buffer[0].offset
@@ -175,6 +218,8 @@ class Channel:
             return
         self.finished = True
         self.end_reason = reason
+        if self._live_task is not None:
+            self._live_task.cancel()
         self.hub._forget(self)
         for viewer in self.viewers:
             viewer.wakeup.set()
@@ -199,8 +244,10 @@ class StreamHub:
         max_retries: int = 5,
         is_transient: Callable[[BaseException], bool] = lambda exc: True,
         on_terminal: Callable[[ProgressEvent], None] = lambda event: None,
+        live_source: LiveSource | None = None,
     ) -> None:
         self.source = source
+        self.live_source = live_source
         self.replay_limit = replay_limit
         self.max_queue = max_queue
         self.linger_s = linger_s
@@ -226,8 +273,11 @@ class StreamHub:
             channel = self._channels[key] = Channel(self, key, from_offset)
         return channel
 
-    async def subscribe(self, key: str, from_offset: int = 0) -> AsyncIterator[StreamItem]:
-        """Every item with offset >= from_offset, in order, each exactly once.
+    async def subscribe(
+        self, key: str, from_offset: int = 0, *, live: bool = False
+    ) -> AsyncIterator[StreamItem | LiveItem]:
+        """Every item with offset >= from_offset, in order, each exactly once; with
+        `live`, live token frames (`LiveItem`, no offset) in between.
 
         Ends when the stream does (after the investigation's final terminal event); raises ViewerLagged or
         StreamFailed otherwise (the caller resumes from the last offset it received).
@@ -247,16 +297,17 @@ class StreamHub:
                 if not reached_base:
                     return  # the stream ended before the buffer's start
                 continue
-            replay, viewer = channel.attach(next_offset)
+            replay, viewer = channel.attach(next_offset, live)
             try:
                 for item in replay:
                     yield item
                     next_offset = item.offset + 1
                 while True:
                     while viewer.items:
-                        item = viewer.items.popleft()
-                        yield item
-                        next_offset = item.offset + 1
+                        queued = viewer.items.popleft()
+                        yield queued
+                        if isinstance(queued, StreamItem):
+                            next_offset = queued.offset + 1
                     if viewer.lagged:
                         raise ViewerLagged(f"viewer fell {self.max_queue} events behind")
                     if channel.finished:

@@ -27,9 +27,11 @@ from api.investigations import (
     is_unavailable,
 )
 from api.limits import BodySizeLimit, RateLimiter, StreamSlots
+from api.live_tail import LiveTail
 from api.problems import Problem, conflict, not_found, problem_response, temporal_unavailable
 from api.routes import alerts, cases, events, meta
 from api.routes.events import record_outcome
+from surveil.live import live_token
 from surveil.settings import Settings, get_settings
 
 log = logging.getLogger("surveil.api")
@@ -40,6 +42,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def build_services(settings: Settings) -> Services:
     tokens = TokenRegistry.from_settings(settings)
     investigations = Investigations(settings, page_token_key=signing_key(settings, tokens))
+    live = LiveTail(settings.worker_live_urls, live_token(settings))
     return Services(
         settings=settings,
         tokens=tokens,
@@ -50,6 +53,7 @@ def build_services(settings: Settings) -> Services:
             investigations.events,
             is_transient=lambda exc: is_unavailable(exc) or isinstance(exc, TemporalUnavailable),
             on_terminal=record_outcome,
+            live_source=live.events if live.enabled else None,
         ),
         submissions=RateLimiter(settings.submissions_per_minute),
         streams=StreamSlots(settings.max_streams_per_tenant),

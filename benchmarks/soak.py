@@ -66,6 +66,7 @@ class Reader:
     url: str
     last_event_id: int | None = None
     offsets: list[int] = field(default_factory=list)
+    live_frames: int = 0  # token frames of the live tail (no offsets)
     reconnects: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -80,8 +81,11 @@ class Reader:
                     async with aconnect_sse(http, "GET", self.url, headers=headers) as source:
                         async for sse in source.aiter_sse():
                             # A heartbeat comment dispatches an empty event that keeps
-                            # the last id (the SSE spec): only events with data count.
-                            if sse.id and sse.data:
+                            # the last id (the SSE spec), and so does a live frame:
+                            # only durable events with data have offsets.
+                            if sse.event == "live":
+                                self.live_frames += 1
+                            elif sse.id and sse.data:
                                 self.offsets.append(int(sse.id))
                 except (httpx.HTTPError, ValueError) as exc:
                     print(f"  {self.name}: stream cut ({type(exc).__name__}); resuming")
@@ -105,6 +109,7 @@ class Reader:
             "duplicated": sum(n - 1 for n in counts.values() if n > 1),
             "in_order": self.offsets == sorted(self.offsets),
             "reconnects": self.reconnects,
+            "live_frames": self.live_frames,
             "duplicated_offsets": sorted(o for o, n in counts.items() if n > 1)[:20],
         }
 
@@ -171,8 +176,10 @@ async def offset_inside_an_early_run(settings: Settings, workflow_id: str, last:
     return random.randrange(max(1, first.first_offset), first.next_offset)
 
 
-async def api_json(http: httpx.AsyncClient, method: str, path: str) -> dict[str, Any]:
-    response = await http.request(method, path)
+async def api_json(
+    http: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response = await http.request(method, path, json=body)
     if response.status_code >= 400:
         raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
     return response.json()
@@ -236,7 +243,8 @@ async def _drive(stack: Stack, server: OpenAICompatibleServer, reply_tokens: int
 
         # Cancel and retry part-way: the second run continues the same stream.
         await asyncio.sleep(MINUTES * 60 * 0.4)
-        await api_json(http, "POST", f"/api/alerts/{alert_id}/cancel")
+        reason = {"reason": "soak: cancel part-way, then retry"}
+        await api_json(http, "POST", f"/api/alerts/{alert_id}/cancel", reason)
         canceled = await wait_for_state(http, alert_id, {"canceled"})
         print(f"  canceled at offset {canceled['last_offset']}; retrying")
         await api_json(http, "POST", f"/api/alerts/{alert_id}/retry")

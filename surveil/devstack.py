@@ -16,6 +16,8 @@ heavy things.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -48,6 +50,7 @@ class Child:
     args: list[str]
     port: int | None = None
     url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # on top of this process's environment
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
     backoff_s: float = FIRST_BACKOFF_S
@@ -96,13 +99,19 @@ class DevStack:
         ):
             args = [*SURVEIL, "agent", specialist, "--port", str(port)]
             plan.append(Child(f"agent-{specialist}", args, port, url))
-        for name in numbered("worker", self.workers):
-            plan.append(Child(name, [*SURVEIL, "worker"]))
+        # Each worker serves the live tail of its relays; every API process reads them all.
+        live_urls = []
+        for index, name in enumerate(numbered("worker", self.workers)):
+            live_port = s.worker_live_port + index
+            live_urls.append(f"http://127.0.0.1:{live_port}")
+            args = [*SURVEIL, "worker", "--live-port", str(live_port)]
+            plan.append(Child(name, args, live_port))
         api_args = [*SURVEIL, "api", "--port", str(s.api_port)]
         if self.api_procs > 1:
             api_args.append("--reuse-port")
+        api_env = {"SURVEIL_WORKER_LIVE_URLS": json.dumps(live_urls)}
         for name in numbered("api", self.api_procs):
-            plan.append(Child(name, api_args, s.api_port, s.public_url))
+            plan.append(Child(name, api_args, s.api_port, s.public_url, env=api_env))
         return plan
 
     # -- lifecycle ------------------------------------------------------------
@@ -132,7 +141,10 @@ class DevStack:
 
     def _start(self, child: Child, *, wait: bool) -> None:
         child.proc = start_process(
-            child.args, log_path=self.logs / f"{child.name}.log", die_with_parent=True
+            child.args,
+            log_path=self.logs / f"{child.name}.log",
+            env={**os.environ, **child.env} if child.env else None,
+            die_with_parent=True,
         )
         child.started_at = time.monotonic()
         child.restart_at = None

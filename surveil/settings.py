@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     # The agents serve theirs at /metrics, the API at /metrics.
     worker_metrics_port: int | None = None
     worker_metrics_host: str = "127.0.0.1"
+    # The live tail (activities/live_feed.py): each worker serves the token frames its
+    # relays see on worker_live_port; the API reads every URL in worker_live_urls.
+    # (`surveil dev` gives worker i the port worker_live_port + i and tells the API.)
+    worker_live_port: int = 8201
+    worker_live_host: str = "127.0.0.1"
+    worker_live_urls: list[str] = []
 
     # Cases (people's decisions)
     four_eyes: bool = False  # escalations and overrides need a supervisor's approval

@@ -12,8 +12,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.admission import request_slot
+from activities.live_feed import serve_live_feeds
 from activities.llm_steps import synthesize, triage
 from activities.specialist import cancel_specialist_task, run_specialist
+from surveil.live import live_token
 from surveil.settings import Settings, get_settings
 from workflows.admission import TenantAdmissionWorkflow
 from workflows.case import AlertCaseWorkflow
@@ -43,13 +45,15 @@ def build_worker(client: Client, settings: Settings | None = None) -> Worker:
     )
 
 
-async def run_worker(settings: Settings | None = None) -> None:
+async def run_worker(settings: Settings | None = None, *, live_port: int | None = None) -> None:
     settings = settings or get_settings()
     client = await connect(settings)
     worker = build_worker(client, settings)
     if settings.worker_metrics_port:
         # The LLM counters of triage and synthesis (agents/llm_metrics.py) for Prometheus.
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
+    if live_port is not None:
+        await serve_live_feeds(settings.worker_live_host, live_port, live_token(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

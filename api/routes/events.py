@@ -21,11 +21,13 @@ from api import logging as api_logging
 from api import metrics
 from api.auth import StreamTokenError
 from api.deps import AlertId, Services, ServicesDep, tenant_from_header
+from api.fanout import LiveItem
 from api.investigations import workflow_id_for
 from api.problems import Problem, bad_request, unauthorized
 from api.sse import ViewerStreamResponse
 from api.stream_metrics import metered_stream
 from surveil.events import ProgressEvent
+from surveil.live import LIVE_EVENT
 from surveil.tasks import TERMINAL_TASK_STATES
 
 router = APIRouter(prefix="/api", tags=["events"])
@@ -92,6 +94,13 @@ def frame(offset: int, event: ProgressEvent, *, first: bool) -> ServerSentEvent:
         id=str(offset),
         retry=RECONNECT_MS if first else None,
     )
+
+
+def encoded_live_frame(event: ProgressEvent) -> bytes:
+    """A live token frame: `event: live`, no `id:` (only durable events have offsets,
+    so a reconnect resumes from the last durable one). Readers that show text drop
+    the durable repeat of a frame by its `(agent, seq)`."""
+    return ServerSentEvent(data=event.model_dump_json(), event=LIVE_EVENT).encode()
 
 
 def encoded_frame(offset: int, event: ProgressEvent) -> bytes:
@@ -163,7 +172,10 @@ async def _frames(
     services: Services, tenant: str, workflow_id: str, from_offset: int
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     with metered_stream("sse", services.streams, tenant) as stream:
-        async for item in services.hub.subscribe(workflow_id, from_offset):
+        async for item in services.hub.subscribe(workflow_id, from_offset, live=True):
+            if isinstance(item, LiveItem):  # a token frame ahead of its offset
+                yield item.encoded(encoded_live_frame)
+                continue
             if stream.written == 0:  # tells EventSource how soon to reconnect
                 yield frame(item.offset, item.event, first=True)
             else:

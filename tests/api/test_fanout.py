@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.fanout import SourceItem, StreamFailed, StreamHub, ViewerLagged
+from api.fanout import LiveItem, SourceItem, StreamFailed, StreamHub, StreamItem, ViewerLagged
 from surveil.events import EventType, ProgressEvent
 
 
@@ -188,3 +188,54 @@ async def test_resumer_ahead_of_a_resubscribing_channel_gets_no_repeats() -> Non
     assert await asyncio.wait_for(ahead, 5) == list(range(21, 32))
     assert await asyncio.wait_for(behind, 5) == list(range(6, 32))
     assert stream.subscriptions == 2
+
+
+def frame(seq: int) -> ProgressEvent:
+    return ProgressEvent(type=EventType.message_delta, agent="wash_trade", seq=seq, text=f"t{seq}")
+
+
+async def until(condition) -> None:  # type: ignore[no-untyped-def]
+    """Yield to the loop until `condition()` holds (what the test waits for is content)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+async def test_live_frames_go_to_viewers_that_ask_and_never_after_their_durable_copy() -> None:
+    stream = ScriptedStream()
+    live: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+
+    async def live_source(key: str) -> AsyncIterator[ProgressEvent]:
+        while True:
+            yield await live.get()
+
+    hub = StreamHub(stream.source, live_source=live_source)
+    with_live: list[StreamItem | LiveItem] = []
+    durable_only: list[StreamItem | LiveItem] = []
+
+    async def watch(wants_live: bool, out: list[StreamItem | LiveItem]) -> None:
+        async for item in hub.subscribe("wf", 0, live=wants_live):
+            out.append(item)
+
+    viewers = [
+        asyncio.create_task(watch(True, with_live)),
+        asyncio.create_task(watch(False, durable_only)),
+    ]
+    await stream.append(frame(0))
+    await until(lambda: len(with_live) == 1 and len(durable_only) == 1)
+    await live.put(frame(0))  # its durable copy is there already: dropped
+    await live.put(frame(1))  # ahead of the durable stream: shown
+    await until(lambda: len(with_live) == 2)
+    await stream.append(frame(1), TERMINAL)
+    await asyncio.wait_for(asyncio.gather(*viewers), 5)
+
+    def shape(items: list[StreamItem | LiveItem]) -> list[tuple[str, int | None]]:
+        return [
+            ("live", i.event.seq) if isinstance(i, LiveItem) else ("offset", i.offset)
+            for i in items
+        ]
+
+    assert shape(with_live) == [("offset", 0), ("live", 1), ("offset", 1), ("offset", 2)]
+    assert shape(durable_only) == [("offset", 0), ("offset", 1), ("offset", 2)]

@@ -7,6 +7,7 @@ directory (printed when a test fails), and is stopped by PID.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -67,6 +68,7 @@ class Stack:
     temporal_port: int = field(default_factory=free_port)
     insider_port: int = field(default_factory=free_port)
     wash_port: int = field(default_factory=free_port)
+    worker_live_port: int = field(default_factory=free_port)  # the first worker's live tail
     children: dict[str, Child] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,6 +95,7 @@ class Stack:
             "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "0",
             "SURVEIL_API_TOKENS": tokens,
             "SURVEIL_STREAM_TOKEN_SECRET": "test-stream-secret",
+            "SURVEIL_WORKER_LIVE_URLS": json.dumps([f"http://127.0.0.1:{self.worker_live_port}"]),
             "PYTHONUNBUFFERED": "1",
             **self.env_overrides,
         }
@@ -161,7 +164,10 @@ class Stack:
         )
 
     def start_worker(self, name: str = "worker") -> Child:
-        # The worker has no port; it is ready once it polls (tests wait on results).
+        # Ready once it polls (tests wait on results); the first one serves the live tail.
+        if name == "worker":
+            port = self.worker_live_port
+            return self._start(name, [*SURVEIL, "worker", "--live-port", str(port)], port)
         return self._start(name, [*SURVEIL, "worker"], None)
 
     def start_api(self, name: str = "api", port: int | None = None) -> Child:

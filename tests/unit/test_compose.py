@@ -51,7 +51,7 @@ HTTP_SERVICES = {"api": 8000, "insider-trading-agent": 8101, "wash-trade-agent":
 # (surveil/cli/__init__.py: COMMAND_MODULES). docs/production.md documents the same.
 SERVICE_COMMANDS: dict[str, list[list[str]]] = {
     "api": [["surveil", "api", "--host", "0.0.0.0", "--port", "8000"]],
-    "worker": [["surveil", "worker"]],
+    "worker": [["surveil", "worker", "--live-port", "8201"]],
     "insider-trading-agent": [
         ["surveil", "agent", "insider-trading", "--host", "0.0.0.0", "--port", "8101"]
     ],

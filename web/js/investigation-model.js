@@ -74,6 +74,59 @@ function stepOf(agent, event) {
   return step;
 }
 
+/**
+ * Apply one live token frame (SSE `live`, no offset): the narrative as the LLM writes
+ * it, a few seconds before the same frame arrives with its offset. A frame is shown
+ * once, whichever way it comes first, by its (agent, seq).
+ */
+export function applyLiveFrame(model, event) {
+  if (event.type !== "message_delta" || typeof event.seq !== "number") return;
+  addFrame(stepOf(agentOf(model, event.agent), event), event);
+}
+
+/**
+ * A step's text is its token frames in seq order, each once: a frame may come live
+ * and again with its offset, and a live frame may come before the (durable) start of
+ * its step. Frames without a seq are appended as they come.
+ */
+function addFrame(step, event) {
+  const text = event.text ?? "";
+  if (typeof event.seq !== "number") {
+    step.text += text;
+    return;
+  }
+  step.frames ??= new Map();
+  if (step.frames.has(event.seq)) return;
+  const last = step.lastSeq ?? -1;
+  step.frames.set(event.seq, text);
+  if (event.seq > last) {
+    step.lastSeq = event.seq;
+    step.text += text;
+  } else {
+    step.text = joinFrames(step.frames);
+  }
+}
+
+function joinFrames(frames) {
+  return [...frames.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, text]) => text)
+    .join("");
+}
+
+/** A step that starts again keeps only the frames that came after its new start. */
+function restartText(step, event) {
+  if (typeof event.seq !== "number" || !step.frames) {
+    step.text = "";
+    step.frames = undefined;
+    step.lastSeq = undefined;
+    return;
+  }
+  for (const seq of step.frames.keys()) if (seq < event.seq) step.frames.delete(seq);
+  step.text = joinFrames(step.frames);
+  step.lastSeq = step.frames.size ? Math.max(...step.frames.keys()) : undefined;
+}
+
 /** Apply one stream event. Each offset is applied exactly once, in order (see stream.js). */
 export function applyEvent(model, event) {
   const agent = agentOf(model, event.agent);
@@ -90,7 +143,7 @@ export function applyEvent(model, event) {
       step.progress = event.progress ?? 0;
       // A step that starts again (a retried run or activity, or an LLM answer that broke
       // off: data.restart, agents/llm_guard.py) streams its text again; say why.
-      step.text = "";
+      restartText(step, event);
       step.detail = event.data?.restart ? event.text : undefined;
       agent.status = "working";
       break;
@@ -110,9 +163,7 @@ export function applyEvent(model, event) {
       break;
     }
     case "message_delta": {
-      const text = event.text ?? "";
-      const step = stepOf(agent, event);
-      step.text += text;
+      addFrame(stepOf(agent, event), event);
       break;
     }
     case "finding": {

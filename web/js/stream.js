@@ -41,12 +41,14 @@ export class InvestigationStream {
    * @param {string} alertId
    * @param {object} handlers
    * @param {(offset: number, event: object) => void} handlers.onEvent  called once per offset, in order
+   * @param {(event: object) => void} [handlers.onLive]  a live token frame (no offset) ahead of its durable copy
    * @param {(state: "connecting"|"open"|"reconnecting"|"closed", detail?: object) => void} handlers.onConnection
    * @param {(error: ApiError) => void} handlers.onFatal  the stream can never be read (404, 403)
    */
-  constructor(alertId, { onEvent, onConnection, onFatal }) {
+  constructor(alertId, { onEvent, onLive = () => {}, onConnection, onFatal }) {
     this.alertId = alertId;
     this.onEvent = onEvent;
+    this.onLive = onLive;
     this.onConnection = onConnection;
     this.onFatal = onFatal;
     this.lastOffset = -1;
@@ -108,6 +110,14 @@ export class InvestigationStream {
     });
     const receive = (message) => this.#receive(source, message);
     for (const type of EVENT_TYPES) source.addEventListener(type, receive);
+    source.addEventListener("live", (message) => {
+      if (source !== this.source) return;
+      try {
+        this.onLive(JSON.parse(message.data));
+      } catch {
+        console.warn("surveil: ignoring a live frame that is not JSON");
+      }
+    });
     source.addEventListener("message", receive);
     // "error" is both a server event type and EventSource's connection error:
     // the former is a MessageEvent with data, the latter a plain Event.

@@ -6,6 +6,7 @@ import { api, ApiError } from "../api.js";
 import { formatDateTime, h, humanize, replaceChildren, setText } from "../dom.js";
 import {
   applyEvent,
+  applyLiveFrame,
   beginNewRun,
   createModel,
   NARRATIVE_STEP,
@@ -60,6 +61,10 @@ export function renderInvestigation(main, alertId, { banner }) {
       onEvent: (offset, event) => {
         record.offsets.push(offset);
         applyEvent(model, event);
+        scheduleRender();
+      },
+      onLive: (event) => {
+        applyLiveFrame(model, event);
         scheduleRender();
       },
       onConnection: (state, detail) => {

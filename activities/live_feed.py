@@ -1,0 +1,105 @@
+"""The live tail: LLM token frames as the relays see them, served by the worker.
+
+Why it exists: the durable stream batches token frames for up to
+`relay_batch_interval_ms` (4 s) so a 10-minute investigation stays inside Temporal's
+limits; a person watching should still see the narrative as the LLM writes it. So
+every relay in this process also hands its token frames to `LIVE_FEEDS` at once, and
+the worker serves them at `GET /live/{workflow_id}` (SSE, the agents' bearer token)
+to the API processes that follow the investigation.
+
+The contract stays the durable stream's: live frames carry `(agent, seq)` and no
+offset. They are a preview; the same frames reach the durable stream a few seconds
+later, with offsets, and a reader drops the repeat by `(agent, seq)`. A reader too
+slow for the live tail loses live frames, never durable ones. A worker restart loses
+the live tail of its relays until the retried activities run again (the durable
+stream loses nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+import uvicorn
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from surveil.events import ProgressEvent
+from surveil.live import LIVE_EVENT
+
+log = logging.getLogger("surveil.worker.live")
+
+# Frames a live reader may be behind before it misses some (a 100 ms frame each).
+MAX_BEHIND = 512
+
+
+class LiveFeeds:
+    """This process's live readers per investigation (workflow id)."""
+
+    def __init__(self) -> None:
+        self._readers: dict[str, set[asyncio.Queue[ProgressEvent]]] = defaultdict(set)
+        self.dropped = 0
+
+    def offer(self, workflow_id: str, event: ProgressEvent) -> None:
+        for queue in self._readers.get(workflow_id, ()):
+            if queue.full():
+                self.dropped += 1  # the durable stream will bring it
+            else:
+                queue.put_nowait(event)
+
+    async def follow(self, workflow_id: str) -> AsyncIterator[ProgressEvent]:
+        queue: asyncio.Queue[ProgressEvent] = asyncio.Queue(MAX_BEHIND)
+        self._readers[workflow_id].add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            readers = self._readers[workflow_id]
+            readers.discard(queue)
+            if not readers:
+                del self._readers[workflow_id]
+
+
+LIVE_FEEDS = LiveFeeds()
+
+
+def live_app(feeds: LiveFeeds, token: str) -> Starlette:
+    expected = f"Bearer {token}".encode()
+
+    async def live(request: Request) -> Response:
+        presented = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(presented, expected):
+            return JSONResponse(
+                {"detail": "the live tail serves surveil's API only: send the agent token"},
+                status_code=401,
+            )
+        workflow_id = request.path_params["workflow_id"]
+
+        async def frames() -> AsyncIterator[ServerSentEvent]:
+            async for event in feeds.follow(workflow_id):
+                yield ServerSentEvent(data=event.model_dump_json(), event=LIVE_EVENT)
+
+        return EventSourceResponse(frames(), ping=15)
+
+    return Starlette(routes=[Route("/live/{workflow_id:path}", live)])
+
+
+async def serve_live_feeds(host: str, port: int, token: str) -> asyncio.Task[None]:
+    """Serve `LIVE_FEEDS` on host:port in this event loop (the worker's)."""
+    config = uvicorn.Config(
+        live_app(LIVE_FEEDS, token), host=host, port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="live tail server")
+    while not server.started:
+        if task.done():
+            task.result()  # raises why it could not start (a taken port)
+        await asyncio.sleep(0.05)
+    log.info("live tail on http://%s:%d/live/{workflow_id}", host, port)
+    return task
