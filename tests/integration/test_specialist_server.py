@@ -138,7 +138,9 @@ def start_agent(demo: Demo) -> Iterator:
 
 @pytest.fixture(scope="module")
 def insider(start_agent) -> Agent:
-    return start_agent("insider-trading")
+    # One event per LLM token (no 100 ms frames): at token delay 0 a whole answer would
+    # be one frame, and some tests need more events than the task keeps.
+    return start_agent("insider-trading", SURVEIL_STREAM_FRAME_MS="0")
 
 
 @pytest.fixture(scope="module")
