@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 
 from surveil.events import ProgressEvent
+from surveil.live import LIVE_EVENT
 from tests.support.api_client import TOKEN_A, TOKEN_B, api_client
 from tests.support.api_client import bearer as bearer  # re-exported for the API tests
 from tests.support.api_client import fresh_alert as fresh_alert
@@ -52,7 +54,7 @@ class Frame:
 class Stream:
     status: int
     frames: list[Frame] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
+    live: list[ProgressEvent] = field(default_factory=list)  # live token frames (no ids)
 
     @property
     def offsets(self) -> list[int]:
@@ -74,24 +76,19 @@ async def read_sse(
         if response.status_code != 200:
             await response.aread()
             return stream
-        fields: dict[str, str] = {}
-        async for line in response.aiter_lines():
-            if line.startswith(":"):
-                stream.comments.append(line[1:].strip())
-            elif line == "":
-                if "data" in fields:
-                    stream.frames.append(
-                        Frame(int(fields["id"]), fields["event"],
-                              ProgressEvent.model_validate_json(fields["data"]))
-                    )  # fmt: skip
-                    if limit is not None and len(stream.frames) >= limit:
-                        return stream
-                    if until is not None and until(stream.frames[-1]):
-                        return stream
-                fields = {}
-            else:
-                name, _, value = line.partition(":")
-                fields[name] = value.removeprefix(" ")
+        async for sse in EventSource(response).aiter_sse():
+            if sse.event == LIVE_EVENT:  # a live token frame: no offset, counted apart
+                stream.live.append(ProgressEvent.model_validate_json(sse.data))
+                continue
+            if not sse.data:  # a heartbeat comment ends in an empty dispatch
+                continue
+            stream.frames.append(
+                Frame(int(sse.id), sse.event, ProgressEvent.model_validate_json(sse.data))
+            )
+            if limit is not None and len(stream.frames) >= limit:
+                return stream
+            if until is not None and until(stream.frames[-1]):
+                return stream
         return stream
 
 

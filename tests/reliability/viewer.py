@@ -12,8 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
+from httpx_sse import EventSource
 
 from surveil.events import ProgressEvent
+from surveil.live import LIVE_EVENT
 
 RECONNECT_DELAY_S = 0.25
 
@@ -90,17 +92,14 @@ class ResumingViewer:
             raise ConnectionError(str(exc)) from exc
 
     async def _frames(self, response: httpx.Response) -> None:
-        fields: dict[str, str] = {}
-        async for line in response.aiter_lines():
-            if line == "":
-                if "data" in fields:  # a whole frame: only now does it count as received
-                    self.offsets.append(int(fields["id"]))
-                    self.events.append(ProgressEvent.model_validate_json(fields["data"]))
-                    self.arrivals.append(time.monotonic())
-                    self._progress.set()
-                    if self.events[-1].is_terminal:
-                        return
-                fields = {}
-            elif not line.startswith(":"):
-                name, _, value = line.partition(":")
-                fields[name] = value.removeprefix(" ")
+        async for sse in EventSource(response).aiter_sse():
+            # Live token frames have no offset, and a heartbeat dispatches no data:
+            # only durable events count (each once its whole frame has arrived).
+            if sse.event == LIVE_EVENT or not sse.data:
+                continue
+            self.offsets.append(int(sse.id))
+            self.events.append(ProgressEvent.model_validate_json(sse.data))
+            self.arrivals.append(time.monotonic())
+            self._progress.set()
+            if self.events[-1].is_terminal:
+                return
