@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
@@ -180,6 +181,24 @@ class EventRelay:
             await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
 
 
+@contextlib.asynccontextmanager
+async def heartbeating(position: RelayPosition) -> AsyncIterator[None]:
+    """Heartbeat `position` every HEARTBEAT_EVERY while the block runs."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat(position.model_dump(mode="json"))
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def recovered_position(position: RelayPosition) -> RelayPosition:
     """Where a retried attempt resumes: the workflow's stream is the authority on what
     was relayed (a heartbeat can run ahead of an unflushed batch, or lag behind a
@@ -187,7 +206,12 @@ async def recovered_position(position: RelayPosition) -> RelayPosition:
     info = activity.info()
     assert info.workflow_id is not None
     handle = activity.client().get_workflow_handle(info.workflow_id)
-    recovered = await handle.query(RELAY_POSITION_QUERY, position.agent, result_type=RelayPosition)
+    # A Query can wait ~10 s after a worker died (the workflow's sticky queue pointed at
+    # it): heartbeat meanwhile, or this attempt would time out before it began.
+    async with heartbeating(position):
+        recovered = await handle.query(
+            RELAY_POSITION_QUERY, position.agent, result_type=RelayPosition
+        )
     if recovered.a2a_task_id is None and info.heartbeat_details:
         beat = RelayPosition.model_validate(info.heartbeat_details[0])
         if beat.a2a_task_id is not None:

@@ -21,6 +21,7 @@ from tests.support.stack import Stack
 from workflows.client import events, start_investigation
 
 WASH = "ALR-007-01"
+LLM_STEP = "reason"  # the wash-trade node that streams the LLM's answer
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     enough that there is a middle of a specialist step to kill in."""
     stack = Stack(
         Path(tmp_path_factory.mktemp("crash")),
-        env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "15"},
+        env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "30"},
     )
     try:
         stack.start_all(api=False)
@@ -45,22 +46,23 @@ def fresh_alert(stack: Stack, alert_id: str) -> Alert:
 
 
 async def investigate_killing(
-    stack: Stack, victim: str, *, after_events_of: str, count: int
+    stack: Stack, victim: str, *, in_step_of: str, step: str = LLM_STEP
 ) -> list[tuple[int, ProgressEvent]]:
-    """Run an investigation; kill -9 `victim` once `count` events of agent
-    `after_events_of` are in the stream, start it again, and read to the end."""
+    """Run an investigation; kill -9 `victim` once agent `in_step_of` has started
+    `step` (its LLM answer, seconds long at this token pace), start it again, and
+    read to the end."""
     client = await client_for(stack)
     handle = await start_investigation(client, fresh_alert(stack, WASH))
     items: list[tuple[int, ProgressEvent]] = []
-    seen = 0
+    killed = False
     async for offset, event in events(client, handle.id):
         items.append((offset, event))
-        if event.agent == after_events_of and event.seq is not None:
-            seen += 1
-            if seen == count:
-                stack.kill(victim)
-                stack.restart(victim)
-    assert seen > count, f"the {after_events_of} step was over before the kill"
+        started = event.type == EventType.step_start and event.step == step
+        if not killed and event.agent == in_step_of and started:
+            stack.kill(victim)
+            stack.restart(victim)
+            killed = True
+    assert killed, f"{in_step_of} never started {step}"
     return items
 
 
@@ -85,18 +87,22 @@ def assert_same_outcome(stack: Stack, items: list[tuple[int, ProgressEvent]]) ->
 
 
 async def test_worker_killed_mid_specialist_step_resumes_without_duplicates(own_stack: Stack):
-    items = await investigate_killing(own_stack, "worker", after_events_of="wash_trade", count=4)
+    items = await investigate_killing(own_stack, "worker", in_step_of="wash_trade")
 
     assert_same_outcome(own_stack, items)
-    assert any("relay attempt 2 resumed wash_trade" in t for t in texts_of(items, "wash_trade"))
+    assert any("relay attempt 2 resumed wash_trade" in t for t in texts_of(items, "wash_trade")), (
+        "\n".join(
+            f"{o} {e.type.value} {e.step} a{e.attempt} {(e.text or '')[:70]}"
+            for o, e in items
+            if e.agent == "wash_trade" and e.type != EventType.message_delta
+        )
+    )
     attempts = {e.attempt for _, e in items if e.agent == "wash_trade" and e.seq is not None}
     assert attempts == {1, 2}  # the second attempt relayed only what the first had not
 
 
 async def test_agent_killed_mid_analysis_is_restarted_without_duplicates(own_stack: Stack):
-    items = await investigate_killing(
-        own_stack, "agent-wash-trade", after_events_of="wash_trade", count=4
-    )
+    items = await investigate_killing(own_stack, "agent-wash-trade", in_step_of="wash_trade")
 
     assert_same_outcome(own_stack, items)
     texts = texts_of(items, "wash_trade")
