@@ -1,7 +1,7 @@
 """The live tail: LLM token frames as the relays see them, served by the worker.
 
 Why it exists: the durable stream batches token frames for up to
-`relay_batch_interval_ms` (4 s) so a 10-minute investigation stays inside Temporal's
+`relay_batch_interval_ms` (6 s) so a 10-minute investigation stays inside Temporal's
 limits; a person watching should still see the narrative as the LLM writes it. So
 every relay in this process also hands its token frames to `LIVE_FEEDS` at once, and
 the worker serves them at `GET /live/{workflow_id}` (SSE, the agents' bearer token)

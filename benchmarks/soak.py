@@ -114,8 +114,10 @@ class Reader:
         }
 
 
-async def a2a_reader(api_url: str, alert_id: str, last_event_id: int) -> list[int]:
-    """SubscribeToTask through the A2A façade with the official client, resuming."""
+async def a2a_reader(api_url: str, alert_id: str, last_event_id: int, last: int) -> list[int]:
+    """SubscribeToTask through the A2A façade with the official client, resuming with
+    Last-Event-ID whenever the stream ends early (a lagging reader is cut), as a
+    careful A2A client would."""
     from a2a.client import A2ACardResolver, ClientConfig, ClientFactory
     from a2a.client.client import ClientCallContext
     from a2a.types import SubscribeToTaskRequest
@@ -124,13 +126,17 @@ async def a2a_reader(api_url: str, alert_id: str, last_event_id: int) -> list[in
     async with httpx.AsyncClient(headers=AUTH, timeout=120) as http:
         card = await A2ACardResolver(http, api_url).get_agent_card()
         client = ClientFactory(ClientConfig(httpx_client=http)).create(card)
-        context = ClientCallContext(service_parameters={"Last-Event-ID": str(last_event_id)})
         try:
-            async for response in client.subscribe(
-                SubscribeToTaskRequest(id=alert_id), context=context
-            ):
-                if response.HasField("status_update"):
-                    offsets.append(int(response.status_update.metadata["offset"]))
+            for _ in range(50):
+                resume_after = offsets[-1] if offsets else last_event_id
+                if resume_after >= last:
+                    break
+                context = ClientCallContext(service_parameters={"Last-Event-ID": str(resume_after)})
+                async for response in client.subscribe(
+                    SubscribeToTaskRequest(id=alert_id), context=context
+                ):
+                    if response.HasField("status_update"):
+                        offsets.append(int(response.status_update.metadata["offset"]))
         finally:
             await client.close()
     return offsets
@@ -160,6 +166,7 @@ async def history_figures(settings: Settings, workflow_id: str) -> list[dict[str
                     e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in events
                 ),
                 "max_event_bytes": max(e.ByteSize() for e in events),
+                "largest_event": EventType.Name(max(events, key=lambda e: e.ByteSize()).event_type),
             }
         )
     return figures
@@ -272,7 +279,7 @@ async def _drive(stack: Stack, server: OpenAICompatibleServer, reply_tokens: int
         ]
         await asyncio.gather(*(r.follow(final) for r in after))
         a2a_from = random.randrange(0, last)
-        a2a_offsets = await a2a_reader(stack.api_url("api3"), alert_id, a2a_from)
+        a2a_offsets = await a2a_reader(stack.api_url("api3"), alert_id, a2a_from, last)
 
     readers = [r.report(0, last) for r in live]
     readers.append(after[0].report(0, last))
@@ -290,6 +297,7 @@ async def _drive(stack: Stack, server: OpenAICompatibleServer, reply_tokens: int
         "max_history_bytes_per_run": max(r["history_bytes"] for r in runs),
         "max_updates_per_run": max(r["updates"] for r in runs),
         "max_payload_bytes": max(r["max_event_bytes"] for r in runs),
+        "largest_history_event": max(runs, key=lambda r: r["max_event_bytes"])["largest_event"],
         "history_events_per_stream_event": round(history_events / stream_events, 4),
         "lost": sum(r["lost"] for r in readers),
         "duplicated": sum(r["duplicated"] for r in readers),

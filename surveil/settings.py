@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     # Readers page the stream with a Query (no history) every stream_poll_interval_ms
     # while caught up.
     stream_frame_ms: float = 100.0
-    relay_batch_interval_ms: float = 4000.0
+    relay_batch_interval_ms: float = 6000.0
     relay_milestone_linger_ms: float = 40.0
     relay_max_batch_events: int = 200
     stream_poll_interval_ms: float = Field(
