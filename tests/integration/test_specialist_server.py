@@ -64,6 +64,7 @@ class Demo:
     home: Path
     alerts: dict[str, Alert]
     expected: dict[str, str]  # alert id -> expected disposition
+    why: dict[str, str]  # alert id -> what the planted case is
 
     def first(self, alert_type: str, disposition: str) -> Alert:
         return next(
@@ -96,8 +97,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     with open(root / "demo" / "alerts.csv", newline="") as f:
         alerts = {row["id"]: Alert.model_validate(row) for row in csv.DictReader(f)}
     with open(root / "demo" / "labels.csv", newline="") as f:
-        expected = {row["alert_id"]: row["expected_disposition"] for row in csv.DictReader(f)}
-    return Demo(root / "home", alerts, expected)
+        labels = list(csv.DictReader(f))
+    expected = {row["alert_id"]: row["expected_disposition"] for row in labels}
+    return Demo(root / "home", alerts, expected, {row["alert_id"]: row["why"] for row in labels})
 
 
 @pytest.fixture(scope="module")
@@ -325,6 +327,24 @@ async def test_streamed_investigation_numbers_every_event_and_ends_with_a_findin
     recent = await client.get_task(GetTaskRequest(id=seen.task_id, history_length=3))
     assert len(recent.history) == 3  # history_length trims the oldest entries
     assert task_events(recent) == seen.events[-4:]  # 3 from history + the final status
+
+
+async def test_an_alert_without_prices_around_the_news_ends_in_review_over_a2a(
+    demo: Demo, insider: Agent, connect
+) -> None:
+    """The planted "no price bars around the announcement" case, through the real agent:
+    the task completes (no crash) and the finding names the missing prices."""
+    alert = next(a for a in demo.alerts.values() if "no price bars around" in demo.why[a.id])
+    client, _ = await connect(insider, PROTOCOLS[0])
+
+    seen = await stream(client.send_message(investigate(alert)))
+
+    assert seen.states[-1] == TaskState.TASK_STATE_COMPLETED
+    (finding,) = seen.findings
+    assert finding.needs_review
+    move = next(e for e in finding.evidence if e.name == "abnormal_return")
+    assert move.unknown and move.missing.startswith("no price bars between")
+    assert any(reason.startswith("abnormal_return is unknown") for reason in finding.review_reasons)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
