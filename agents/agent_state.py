@@ -1,7 +1,7 @@
 """What one specialist agent keeps across restarts, in one folder of SQLite files.
 
     <SURVEIL_HOME>/agents/<agent>/      (SURVEIL_AGENT_STATE_DIR/<agent> if set)
-        tasks.db        A2A tasks (the SDK's DatabaseTaskStore, bounded history)
+        tasks.db        A2A tasks, bounded history (agents/task_store.py)
         events.db       every event of every task, by seq (agents/event_log.py)
         checkpoints.db  LangGraph checkpoints, per task (thread id = A2A task id)
         lock            held while a process serves from this folder
@@ -25,7 +25,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.checkpointing import sqlite_checkpointer
 from agents.event_log import EventLog
-from agents.task_store import BoundedHistoryTaskStore, sqlite_task_store
+from agents.task_store import BoundedHistoryTaskStore, SqliteTaskStore
 
 
 class StateInUse(RuntimeError):
@@ -37,6 +37,7 @@ class AgentState:
     directory: Path
     task_store: BoundedHistoryTaskStore
     event_log: EventLog
+    _tasks: SqliteTaskStore  # what task_store stores in
     _lock: IO[str]
 
     @classmethod
@@ -57,10 +58,12 @@ class AgentState:
         lock.truncate()
         lock.write(str(os.getpid()))
         lock.flush()
+        tasks = SqliteTaskStore(directory / "tasks.db")
         return cls(
             directory,
-            sqlite_task_store(directory / "tasks.db"),
+            BoundedHistoryTaskStore(tasks),
             EventLog(directory / "events.db"),
+            tasks,
             lock,
         )
 
@@ -71,6 +74,6 @@ class AgentState:
             yield saver
 
     async def aclose(self) -> None:
-        await self.task_store.aclose()
+        self._tasks.close()
         self.event_log.close()
         self._lock.close()  # releases the flock
