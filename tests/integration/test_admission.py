@@ -95,7 +95,7 @@ async def test_the_queue_lists_queued_investigations_with_their_place(capped_sta
         await start_investigation(client, alert)
     last = workflow_id_for("other", backlog[-1].id)
     cooldown = timedelta(milliseconds=50)
-    async for _, event in events(client, last, 0, poll_cooldown=cooldown):
+    async for _, event in events(client, last, 0, poll_interval=cooldown):
         if (event.data or {}).get("admission") == "queued":
             break  # it waits behind the others: the queue must show it now
     async with api_client(capped_stack, TOKEN_B) as api:
