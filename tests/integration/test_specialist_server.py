@@ -534,3 +534,29 @@ async def test_agent_killed_mid_task_resumes_it_from_its_last_checkpoint(
     rerun = [e.step for e in after_resume if e.type == EventType.step_start]
     assert rerun[0] == "reason" and "load_data" not in rerun and "round_trips" not in rerun
     assert events[-1].data == {"state": "completed"}
+
+
+async def test_question_outlives_an_agent_restart_and_the_answer_resumes_the_graph(
+    demo: Demo, start_agent, connect
+) -> None:
+    agent = start_agent("wash-trade")
+    client, _ = await connect(agent, "1.0")
+    asked = await stream(client.send_message(investigate(demo.first("wash_trade", "needs_review"))))
+    assert asked.states[-1] == TaskState.TASK_STATE_INPUT_REQUIRED
+
+    kill_process(agent.proc)  # kill -9 while the question waits for the analyst
+    restarted = start_agent(agent)
+
+    client, _ = await connect(restarted, "1.0")
+    paused = await client.get_task(GetTaskRequest(id=asked.task_id))
+    assert paused.status.state == TaskState.TASK_STATE_INPUT_REQUIRED  # not resumed: it waits
+    answer = answer_message("yes", task_id=asked.task_id, context_id=asked.context_id)
+    resumed = await stream(client.send_message(SendMessageRequest(message=answer)))
+
+    assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
+    (finding,) = resumed.findings
+    assert finding.needs_review is False  # the graph read the answer where it had asked
+    assert contiguous(asked.seqs + resumed.seqs)
+    starts = [e.step for e in resumed.events if e.type == EventType.step_start]
+    assert "load_data" not in starts  # it went on from its checkpoint, not from the start
+    assert await logged(restarted, asked.task_id) == asked.events + resumed.events
