@@ -9,12 +9,17 @@
 One process per folder: a second one would resume the first one's running tasks as
 if they were orphaned, so it refuses to start (the lock dies with its process, also
 on kill -9).
+
+A finished task (completed, failed, canceled) is kept for SURVEIL_AGENT_RETENTION_HOURS
+(a retried relay may still read it), then `prune` deletes it and its events: a
+10-minute analysis logs ~2 MB of events, so nothing else would bound the folder.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +28,7 @@ from typing import IO
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agents.a2a_events import TERMINAL_STATES
 from agents.checkpointing import sqlite_checkpointer
 from agents.event_log import EventLog
 from agents.task_store import BoundedHistoryTaskStore, SqliteTaskStore
@@ -72,6 +78,14 @@ class AgentState:
         """Opened on the server's event loop (aiosqlite binds to it)."""
         async with sqlite_checkpointer(self.directory / "checkpoints.db") as saver:
             yield saver
+
+    def prune(self, retention_s: float, now: float | None = None) -> int:
+        """Forget the tasks that finished more than `retention_s` ago; how many."""
+        cutoff_ns = int(((time.time() if now is None else now) - retention_s) * 1e9)
+        finished = self._tasks.forget_finished(TERMINAL_STATES, cutoff_ns)
+        for task_id in finished:
+            self.event_log.delete(task_id)
+        return len(finished)
 
     async def aclose(self) -> None:
         self._tasks.close()

@@ -195,12 +195,13 @@ def build_app(
         async with state.checkpointer() as checkpointer:
             executor.use_checkpointer(checkpointer)
             resuming = await _resume_orphaned_tasks(handler, state.task_store)
+            pruning = asyncio.create_task(_prune_forever(state, settings.agent_retention_hours))
             try:
                 yield
             finally:
-                for run in resuming:
+                for run in [*resuming, pruning]:
                     run.cancel()
-                await asyncio.gather(*resuming, return_exceptions=True)
+                await asyncio.gather(*resuming, pruning, return_exceptions=True)
                 await handler.aclose()  # no task left pending when the loop stops
         await state.aclose()
 
@@ -245,6 +246,18 @@ async def _resume_orphaned_tasks(
                 break
             page_token = page.next_page_token
     return runs
+
+
+PRUNE_EVERY_S = 3600.0
+
+
+async def _prune_forever(state: AgentState, retention_hours: float) -> None:
+    """Forget finished tasks past their retention, now and every hour."""
+    while True:
+        forgotten = state.prune(retention_hours * 3600)
+        if forgotten:
+            log.info("forgot %d tasks finished over %g h ago", forgotten, retention_hours)
+        await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def _run_logged(request: object, task_id: str) -> object:

@@ -26,12 +26,13 @@ sqlite3 on the event loop (WAL, synchronous=NORMAL: a commit is tens of µs).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from a2a.server.context import ServerCallContext
 from a2a.server.owner_resolver import OwnerResolver, resolve_user_scope
 from a2a.server.tasks import TaskStore
-from a2a.types import ListTasksRequest, ListTasksResponse, Role, Task
+from a2a.types import ListTasksRequest, ListTasksResponse, Role, Task, TaskState
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import InvalidParamsError
 from a2a.utils.task import ListTasksCursor, decode_list_tasks_cursor, encode_list_tasks_cursor
@@ -171,6 +172,22 @@ class SqliteTaskStore(TaskStore):
             self._db.execute(
                 "DELETE FROM tasks WHERE owner = ? AND id = ?", (self._owner(context), task_id)
             )
+
+    def forget_finished(self, states: Iterable[TaskState], before_ns: int) -> tuple[str, ...]:
+        """Delete tasks (of every owner) in one of `states` whose status is older than
+        `before_ns`; their ids."""
+        codes = [int(state) for state in states]
+        marks = ", ".join("?" * len(codes))
+        old = f"state IN ({marks}) AND has_timestamp = 1 AND timestamp_ns < ?"
+        with self._db:
+            ids = tuple(
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT id FROM tasks WHERE {old}", [*codes, before_ns]
+                )
+            )
+            self._db.execute(f"DELETE FROM tasks WHERE {old}", [*codes, before_ns])
+        return ids
 
     def close(self) -> None:
         self._db.close()

@@ -126,3 +126,24 @@ async def test_sqlite_task_store_keeps_lists_and_pages_tasks_like_the_sdk(tmp_pa
         await store.list(ListTasksRequest(page_token="not a token"), me)
     await store.delete("b", me)
     assert await store.get("b", me) is None
+
+
+async def test_prune_forgets_tasks_finished_longer_ago_than_the_retention(tmp_path: Path) -> None:
+    state = AgentState.open(tmp_path / "wash_trade")
+    me = ServerCallContext()
+    completed, working = TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_WORKING
+    for task_id, status, minute in (("old-done", completed, 0), ("new-done", completed, 50)):
+        await state.task_store.save(task(task_id, "c", status, minute), me)
+    await state.task_store.save(task("old-working", "c", working, 0), me)  # still running
+    for task_id in ("old-done", "new-done", "old-working"):
+        state.event_log.append(task_id, event(0))
+    an_hour_after_nine = datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp()
+
+    assert state.prune(retention_s=30 * 60, now=an_hour_after_nine) == 1
+
+    assert await state.task_store.get("old-done", me) is None
+    assert state.event_log.next_seq("old-done") == 0
+    for kept in ("new-done", "old-working"):
+        assert await state.task_store.get(kept, me) is not None
+        assert state.event_log.next_seq(kept) == 1
+    await state.aclose()
