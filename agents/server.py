@@ -18,7 +18,7 @@ import asyncio
 import importlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -260,9 +260,10 @@ async def _prune_forever(state: AgentState, retention_hours: float) -> None:
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
-async def _run_logged(request: object, task_id: str) -> object:
+async def _run_logged(request: Awaitable[object], task_id: str) -> object:
+    """Await a resume request; a failure is logged (the task stays as it was)."""
     try:
-        return await request  # type: ignore[misc]
+        return await request
     except Exception:
         log.exception("resuming task %s failed", task_id)
         return None
