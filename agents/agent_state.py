@@ -1,7 +1,7 @@
 """What one specialist agent keeps across restarts, in one folder of SQLite files.
 
     <SURVEIL_HOME>/agents/<agent>/      (SURVEIL_AGENT_STATE_DIR/<agent> if set)
-        tasks.db        A2A tasks (the SDK's DatabaseTaskStore, bounded history)
+        tasks.db        A2A tasks, bounded history (agents/task_store.py)
         events.db       every event of every task, by seq (agents/event_log.py)
         checkpoints.db  LangGraph checkpoints, per task (thread id = A2A task id)
         lock            held while a process serves from this folder
@@ -9,12 +9,17 @@
 One process per folder: a second one would resume the first one's running tasks as
 if they were orphaned, so it refuses to start (the lock dies with its process, also
 on kill -9).
+
+A finished task (completed, failed, canceled) is kept for SURVEIL_AGENT_RETENTION_HOURS
+(a retried relay may still read it), then `prune` deletes it and its events: a
+10-minute analysis logs ~2 MB of events, so nothing else would bound the folder.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,9 +28,10 @@ from typing import IO
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agents.a2a_events import TERMINAL_STATES
 from agents.checkpointing import sqlite_checkpointer
 from agents.event_log import EventLog
-from agents.task_store import BoundedHistoryTaskStore, sqlite_task_store
+from agents.task_store import BoundedHistoryTaskStore, SqliteTaskStore
 
 
 class StateInUse(RuntimeError):
@@ -37,6 +43,7 @@ class AgentState:
     directory: Path
     task_store: BoundedHistoryTaskStore
     event_log: EventLog
+    _tasks: SqliteTaskStore  # what task_store stores in
     _lock: IO[str]
 
     @classmethod
@@ -57,10 +64,12 @@ class AgentState:
         lock.truncate()
         lock.write(str(os.getpid()))
         lock.flush()
+        tasks = SqliteTaskStore(directory / "tasks.db")
         return cls(
             directory,
-            sqlite_task_store(directory / "tasks.db"),
+            BoundedHistoryTaskStore(tasks),
             EventLog(directory / "events.db"),
+            tasks,
             lock,
         )
 
@@ -70,7 +79,15 @@ class AgentState:
         async with sqlite_checkpointer(self.directory / "checkpoints.db") as saver:
             yield saver
 
+    def prune(self, retention_s: float, now: float | None = None) -> int:
+        """Forget the tasks that finished more than `retention_s` ago; how many."""
+        cutoff_ns = int(((time.time() if now is None else now) - retention_s) * 1e9)
+        finished = self._tasks.forget_finished(TERMINAL_STATES, cutoff_ns)
+        for task_id in finished:
+            self.event_log.delete(task_id)
+        return len(finished)
+
     async def aclose(self) -> None:
-        await self.task_store.aclose()
+        self._tasks.close()
         self.event_log.close()
         self._lock.close()  # releases the flock

@@ -71,5 +71,9 @@ class EventLog:
         ).fetchall()
         return [ProgressEvent.model_validate_json(row[0]) for row in rows]
 
+    def delete(self, task_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM task_events WHERE task_id = ?", (task_id,))
+
     def close(self) -> None:
         self._db.close()

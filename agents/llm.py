@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -46,7 +47,7 @@ def shared_rate_limit(settings: Settings) -> SharedRateLimit | None:
 
 def get_chat_model(settings: Settings | None = None) -> GuardedChatModel:
     settings = settings or get_settings()
-    guard = {
+    guard: dict[str, Any] = {
         "max_wait_s": settings.llm_max_wait_s,
         "backoff_initial_s": settings.llm_backoff_initial_s,
         "backoff_max_s": settings.llm_backoff_max_s,

@@ -10,11 +10,20 @@ message naming the setting (`OPENAI_API_KEY`, `SURVEIL_LLM_MODEL`, `OPENAI_BASE_
 from __future__ import annotations
 
 import email.utils
+import importlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 import httpx
 import openai
+
+# langchain_openai wraps most transport failures in openai's own errors, but a read of a
+# broken stream may surface the transport's: httpx for openai 1-2, httpx2 for openai 3.
+_TRANSPORTS = [httpx, *([importlib.import_module("httpx2")] if find_spec("httpx2") else [])]
+_TIMEOUTS = tuple(module.TimeoutException for module in _TRANSPORTS)
+_TRANSPORT_ERRORS = tuple(module.TransportError for module in _TRANSPORTS)
 
 
 class LLMSettingsError(RuntimeError):
@@ -38,9 +47,9 @@ def classify(
 ) -> Transient | LLMSettingsError | None:
     """Transient (retry), the settings error to raise instead, or None: not a failure
     of the endpoint (a bug, a cancellation), which the caller re-raises unchanged."""
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+    if isinstance(exc, (openai.APITimeoutError, *_TIMEOUTS)):
         return Transient("no answer in time (timeout)")
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
         return Transient(f"connection lost ({type(exc).__name__})")
     if isinstance(exc, openai.APIStatusError):
         return _from_status(exc, model=model, base_url=base_url)
@@ -88,7 +97,7 @@ def _message(exc: openai.APIStatusError) -> str:
     return str(exc.message)[:300]
 
 
-def retry_after_s(headers: httpx.Headers) -> float | None:
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
     """Seconds the server asked us to wait (`retry-after-ms`, `retry-after` in
     seconds or as an HTTP date), or None."""
     millis = headers.get("retry-after-ms")

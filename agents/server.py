@@ -18,7 +18,7 @@ import asyncio
 import importlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -195,12 +195,13 @@ def build_app(
         async with state.checkpointer() as checkpointer:
             executor.use_checkpointer(checkpointer)
             resuming = await _resume_orphaned_tasks(handler, state.task_store)
+            pruning = asyncio.create_task(_prune_forever(state, settings.agent_retention_hours))
             try:
                 yield
             finally:
-                for run in resuming:
+                for run in [*resuming, pruning]:
                     run.cancel()
-                await asyncio.gather(*resuming, return_exceptions=True)
+                await asyncio.gather(*resuming, pruning, return_exceptions=True)
                 await handler.aclose()  # no task left pending when the loop stops
         await state.aclose()
 
@@ -247,9 +248,22 @@ async def _resume_orphaned_tasks(
     return runs
 
 
-async def _run_logged(request: object, task_id: str) -> object:
+PRUNE_EVERY_S = 3600.0
+
+
+async def _prune_forever(state: AgentState, retention_hours: float) -> None:
+    """Forget finished tasks past their retention, now and every hour."""
+    while True:
+        forgotten = state.prune(retention_hours * 3600)
+        if forgotten:
+            log.info("forgot %d tasks finished over %g h ago", forgotten, retention_hours)
+        await asyncio.sleep(PRUNE_EVERY_S)
+
+
+async def _run_logged(request: Awaitable[object], task_id: str) -> object:
+    """Await a resume request; a failure is logged (the task stays as it was)."""
     try:
-        return await request  # type: ignore[misc]
+        return await request
     except Exception:
         log.exception("resuming task %s failed", task_id)
         return None

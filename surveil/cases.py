@@ -41,6 +41,7 @@ class Action(StrEnum):
     assign = "assign"
     decide = "decide"
     approve = "approve"
+    reject = "reject"  # the second person sends a decision back: it no longer stands
 
 
 class Verdict(StrEnum):
@@ -154,6 +155,8 @@ class DecideInput(BaseModel):
 
 
 class ApproveInput(BaseModel):
+    """Approve (or, for `reject`, send back: then `comment` is required)."""
+
     actor: Actor
     comment: str = ""
     run: int | None = None

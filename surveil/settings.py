@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # (SQLite files), so a restarted agent resumes its tasks. Default: SURVEIL_HOME/agents.
     # Two processes of the same specialist must not share one.
     agent_state_dir: Path | None = None
+    # How long an agent keeps a finished task and its events (a retried relay, or an
+    # operator, may still read them), in hours.
+    agent_retention_hours: float = 168.0
     # A specialist that streams nothing for this long while its task is working counts
     # as stalled: the relay fails its attempt and the retry resumes the A2A task. An
     # agent streams at least every step boundary, and an LLM streaming tokens about ten

@@ -67,7 +67,9 @@ class TenantAdmissionWorkflow:
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: self._admissible() or self.state.unannounced or self._handoff_due(),
+                    lambda: (
+                        self._admissible() or bool(self.state.unannounced) or self._handoff_due()
+                    ),
                     timeout=IDLE_END,
                 )
             except TimeoutError:

@@ -50,6 +50,7 @@ RECORD_UPDATE = "record"
 ASSIGN_UPDATE = "assign"
 DECIDE_UPDATE = "decide"
 APPROVE_UPDATE = "approve"
+REJECT_UPDATE = "reject"
 WORKFLOW_TYPE = "AlertCaseWorkflow"
 
 # ApplicationError types the API maps to HTTP statuses.
@@ -219,6 +220,22 @@ class AlertCaseWorkflow:
             )
         if len(inp.comment) > MAX_COMMENT:
             raise _refuse(INVALID, f"comment: at most {MAX_COMMENT} characters")
+
+    @workflow.update(name=REJECT_UPDATE)
+    def reject(self, inp: ApproveInput) -> CaseState:
+        decision = self.case.decision
+        assert decision is not None  # the validator saw to it
+        # The decision no longer stands; it stays in the audit trail, with why it was sent back.
+        self.case.decision = None
+        detail = f"sent back {decision.user}'s decision ({decision.verdict.value}): {inp.comment.strip()}"
+        self._append(inp.actor, Action.reject, detail, inp.run, inp.offset)
+        return self.case
+
+    @reject.validator
+    def _validate_reject(self, inp: ApproveInput) -> None:
+        self._validate_approve(inp)
+        if not inp.comment.strip():
+            raise _refuse(INVALID, "comment: sending a decision back needs a comment")
 
     # -- internals -------------------------------------------------------------------
 

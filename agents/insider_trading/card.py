@@ -9,10 +9,12 @@ from agents.a2a_card import specialist_card
 NAME = "surveil Insider Trading specialist"
 DESCRIPTION = (
     "Investigates an insider-trading alert: finds the material announcement the alert "
-    "is about, measures the abnormal price move around it, the account's position "
-    "build-up before it against its own history, the timing of its trades and the "
-    "profit it made, and checks its link to the issuer's insiders. Streams every step "
-    "and returns a finding (score 0-1 resting on the computed evidence)."
+    "is about, measures the abnormal price move around it (against a benchmark when one "
+    "is configured), the account's position build-up before it against its own history "
+    "and any holding it sold before bad news, the timing of its trades in trading hours "
+    "and the profit made or loss avoided, and checks its link to the issuer's insiders. "
+    "Missing data is reported as unknown and holds the finding for review. Streams every "
+    "step and returns a finding (score 0-1 resting on the computed evidence)."
 )
 SKILLS = [
     AgentSkill(
@@ -21,8 +23,10 @@ SKILLS = [
         description=(
             "Given an alert (account, instrument, window), computes the evidence "
             "(material announcement, abnormal return, pre-announcement position "
-            "build-up, trade timing, trading profit, insider link) against "
-            "configurable thresholds and returns a Finding as the `finding` artifact."
+            "build-up, holding sold, traded with the news, trade timing, trading profit "
+            "or loss avoided, insider link) against configurable thresholds, each "
+            "crossed, not crossed or unknown, and returns a Finding as the `finding` "
+            "artifact."
         ),
         tags=["trade-surveillance", "insider-trading", "market-abuse", "MAR"],
         examples=[

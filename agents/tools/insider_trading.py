@@ -115,11 +115,25 @@ class PriceMove:
         )
 
 
-def _sessions(bars: pd.DataFrame) -> pd.DataFrame:
-    """One row per trading day: its last bar's time and close, indexed by the UTC date."""
-    return bars.groupby(bars["timestamp"].dt.normalize()).agg(
+# Bars further apart than this belong to different sessions (a lunch break is shorter).
+SESSION_BREAK = pd.Timedelta(hours=3)
+
+
+def _sessions(bars: pd.DataFrame, every_day: bool = False) -> pd.DataFrame:
+    """One row per session: its last bar's time and close, indexed by that bar's UTC date.
+
+    A session is a run of bars without a break of SESSION_BREAK, so a market whose day
+    crosses UTC midnight (Sydney, Tokyo's evening session, US futures) is one session,
+    not two halves. An instrument that trades every day has no breaks: its sessions are
+    UTC days."""
+    stamps = bars["timestamp"]
+    session = stamps.dt.normalize() if every_day else (stamps.diff() > SESSION_BREAK).cumsum()
+    grouped = bars.groupby(session.to_numpy()).agg(
         last=("timestamp", "max"), close=("close", "last")
     )
+    daily = grouped.set_index(grouped["last"].dt.normalize().rename("day"))
+    # A gap in the data can split a day; its last close is the day's close.
+    return daily[~daily.index.duplicated(keep="last")]
 
 
 def _when(ts: object) -> str:
@@ -157,7 +171,7 @@ def price_move(
         raise PricesMissing(
             f"no price bars between the announcement at {_when(at)} and {_when(first_after)}"
         )
-    sessions = _sessions(bars)
+    sessions = _sessions(bars, calendar.every_day)
     post_session = sessions[sessions["last"] >= at].iloc[0]
     baseline_start = pd.Timestamp(calendar.days_before(at, thresholds.insider_baseline_days))
     history = sessions[(sessions["last"] < at) & (sessions.index >= baseline_start.normalize())]
@@ -177,7 +191,9 @@ def price_move(
     )
     if not benchmark:
         return own
-    return _market_model(own, daily, benchmark_bars, benchmark, at, post_session["last"])
+    return _market_model(
+        own, daily, benchmark_bars, benchmark, at, post_session["last"], calendar.every_day
+    )
 
 
 def _market_model(
@@ -187,6 +203,7 @@ def _market_model(
     benchmark: str,
     at: datetime,
     post_ts: pd.Timestamp,
+    every_day: bool,
 ) -> PriceMove:
     """The market model r = alpha + beta * r_benchmark fitted over the baseline; the
     abnormal return is what beta times the benchmark's move across the news leaves."""
@@ -197,7 +214,7 @@ def _market_model(
     if benchmark_bars is None or benchmark_bars.empty:
         return fallback("has no price bars")
     bench = benchmark_bars.sort_values("timestamp")
-    bench_daily = np.log(_sessions(bench)["close"]).diff().dropna()
+    bench_daily = np.log(_sessions(bench, every_day)["close"]).diff().dropna()
     both = pd.concat([daily.rename("r"), bench_daily.rename("m")], axis=1, join="inner")
     if len(both) < MIN_MARKET_MODEL_SESSIONS:
         return fallback(f"shares only {len(both)} sessions with the instrument's baseline")

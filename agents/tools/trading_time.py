@@ -5,7 +5,8 @@ weekend, when nobody can trade, must not make a trade look less well timed, nor 
 lookback of ten days cover only six sessions. Equities trade on business days
 (Monday–Friday, by UTC date; exchange holidays are not modelled); an instrument that
 trades every day (crypto, some FX) counts every day. Which one an instrument is, its own
-bars tell: a bar on a Saturday or a Sunday means it trades every day.
+bars tell: bars on Saturdays and on Sundays mean it trades every day (a Monday session
+in Sydney or Tokyo opens on a Sunday, UTC, so one weekend day is not enough).
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ class TradingCalendar:
 
     @classmethod
     def from_bars(cls, timestamps: Iterable[datetime]) -> TradingCalendar:
-        """Every-day when any bar falls on a weekend, else business days."""
-        stamps = pd.DatetimeIndex(list(timestamps))
-        return cls(every_day=bool(len(stamps)) and bool((stamps.day_of_week >= 5).any()))
+        """Every-day when bars fall on Saturdays and on Sundays (UTC), else business days.
+        Both, because a Monday session in Sydney or Tokyo opens on Sunday, UTC."""
+        days = set(pd.DatetimeIndex(list(timestamps)).day_of_week)
+        return cls(every_day={5, 6} <= days)
 
     @property
     def name(self) -> str:

@@ -170,6 +170,23 @@ async def decide(
 
 
 @router.post(
+    "/alerts/{alert_id}/rejection", response_model=Case,
+    summary="Send back a decision that waits for approval (four-eyes; supervisors; comment required)",
+)  # fmt: skip
+async def reject(
+    services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: ApprovalIn
+) -> Case:
+    _bind(person, alert_id)
+    run, offset = await _position(services, person.tenant, alert_id)
+    state = await services.cases.update(
+        person.tenant, alert_id, wf_case.REJECT_UPDATE,
+        ApproveInput(actor=person.actor, comment=body.comment, run=run, offset=offset),
+        result_type=CaseState,
+    )  # fmt: skip
+    return case_view(alert_id, state)
+
+
+@router.post(
     "/alerts/{alert_id}/approval", response_model=Case,
     summary="Approve a decision that needs a second person (four-eyes; supervisors)",
 )  # fmt: skip

@@ -297,3 +297,34 @@ async def test_over_a2a_a_viewer_cannot_act_and_an_analysts_actions_are_audited(
     expected = [("submit", "alice")] + ([("cancel", "bob")] if "result" in by_bob else [])
     assert [(e["action"], e["user"]) for e in audit] == expected, by_bob
     assert all("A2A" in e["detail"] for e in audit)
+
+
+async def test_with_four_eyes_a_supervisor_sends_a_decision_back_with_a_reason(
+    api, demo_alerts, four_eyes_api
+) -> None:
+    snapshot = await finished(api, demo_alerts)
+    path = f"/api/alerts/{snapshot['id']}"
+    async with httpx.AsyncClient(base_url=four_eyes_api, timeout=60) as client:
+        alice, sam = bearer("tenant-a-token"), bearer(SAM)
+        await client.post(f"{path}/assign", headers=alice)
+        first = {"verdict": "escalate", "comment": "Looks like layering."}
+        assert (await client.post(f"{path}/decision", json=first, headers=alice)).status_code == 200
+        silent = await client.post(f"{path}/rejection", json={"comment": " "}, headers=sam)
+        assert silent.status_code == 422 and "comment" in problem(silent)["detail"]
+        own = await client.post(f"{path}/rejection", json={"comment": "no"}, headers=alice)
+        assert own.status_code == 403
+        back = await client.post(
+            f"{path}/rejection", json={"comment": "Check the linked accounts first."}, headers=sam
+        )
+        assert back.status_code == 200, back.text
+        assert back.json()["decision"] is None and back.json()["owner"] == "alice"
+        # The analyst decides again; the sent-back decision stays in the trail.
+        second = {**overriding(snapshot["determination"]["disposition"]), "comment": "Checked."}
+        again = await client.post(f"{path}/decision", json=second, headers=alice)
+        assert again.status_code == 200, again.text
+    audit = (await api.get(f"{path}/audit")).json()
+    assert [(e["action"], e["user"]) for e in audit] == [
+        ("submit", "alice"), ("assign", "alice"), ("decide", "alice"),
+        ("reject", "sam"), ("decide", "alice"),
+    ]  # fmt: skip
+    assert "Check the linked accounts first." in audit[3]["detail"]

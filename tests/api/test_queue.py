@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -60,8 +61,16 @@ async def test_a_canceled_and_retried_alert_is_one_row_with_the_status_to_act_on
     alert["id"] = f"Q-{uuid.uuid4().hex[:10]}"
     accepted = await submit(api, alert)
     events, path = accepted["links"]["events"], accepted["links"]["self"]
-    asked = await read_sse(api, events, until=lambda f: f.event == "input_required")
-    assert asked.frames[-1].event == "input_required"
+
+    def asks(frame: Any) -> bool:  # the workflow's own status: the question is open
+        return frame.event == "status" and (frame.data.data or {}).get("state") == "input_required"
+
+    asked = await read_sse(api, events, until=asks)
+    assert any(f.event == "input_required" for f in asked.frames)
+    # The workflow says until when the question waits (the UI shows it on the question card).
+    status = asked.frames[-1].data
+    expires = datetime.fromisoformat(status.data["expires_at"])
+    assert timedelta(seconds=30) < expires - status.timestamp <= timedelta(seconds=120)
 
     await queue_until(api, {"awaiting_my_input": "true"}, one(alert["id"], status="awaiting_input"))
 

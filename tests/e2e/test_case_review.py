@@ -80,7 +80,7 @@ def test_analyst_decides_an_override_a_supervisor_approves_and_the_pack_shows_th
         sign_in(supervisor, SUPERVISOR_TOKEN)
         supervisor.goto(f"/#/alerts/{alert_id}")
         sup_case = supervisor.get_by_test_id("case")
-        sup_case.get_by_label("Approval comment (optional)").fill("Agreed with the desk head.")
+        sup_case.get_by_label("Approval comment").fill("Agreed with the desk head.")
         sup_case.get_by_role("button", name="Approve decision").click()
         expect(sup_case.get_by_test_id("decision")).to_contain_text("Approved by sam")
     finally:

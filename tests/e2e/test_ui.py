@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -59,6 +60,11 @@ def test_demo_alert_submitted_in_the_form_streams_live_to_a_determination_with_c
     )
     expect(page.get_by_test_id("investigation-state")).to_have_text("Completed")
     expect(page.locator(".determination .badge").first).to_have_text("Escalate")
+    # What the LLM calls used, summed from each call's usage event (the offline model
+    # counts its own tokens): triage, the insider summary, the synthesis.
+    expect(page.get_by_test_id("llm-usage")).to_have_text(
+        re.compile(r"^LLM: 3 requests, [\d,]+ prompt \+ [\d,]+ completion tokens$")
+    )
 
     finding = page.locator('.finding[data-specialist="insider_trading"]')
     expect(finding.locator(".evidence tbody tr").first).to_be_visible()

@@ -64,6 +64,7 @@ class Demo:
     home: Path
     alerts: dict[str, Alert]
     expected: dict[str, str]  # alert id -> expected disposition
+    why: dict[str, str]  # alert id -> what the planted case is
 
     def first(self, alert_type: str, disposition: str) -> Alert:
         return next(
@@ -96,8 +97,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     with open(root / "demo" / "alerts.csv", newline="") as f:
         alerts = {row["id"]: Alert.model_validate(row) for row in csv.DictReader(f)}
     with open(root / "demo" / "labels.csv", newline="") as f:
-        expected = {row["alert_id"]: row["expected_disposition"] for row in csv.DictReader(f)}
-    return Demo(root / "home", alerts, expected)
+        labels = list(csv.DictReader(f))
+    expected = {row["alert_id"]: row["expected_disposition"] for row in labels}
+    return Demo(root / "home", alerts, expected, {row["alert_id"]: row["why"] for row in labels})
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +331,24 @@ async def test_streamed_investigation_numbers_every_event_and_ends_with_a_findin
     assert task_events(recent) == seen.events[-4:]  # 3 from history + the final status
 
 
+async def test_an_alert_without_prices_around_the_news_ends_in_review_over_a2a(
+    demo: Demo, insider: Agent, connect
+) -> None:
+    """The planted "no price bars around the announcement" case, through the real agent:
+    the task completes (no crash) and the finding names the missing prices."""
+    alert = next(a for a in demo.alerts.values() if "no price bars around" in demo.why[a.id])
+    client, _ = await connect(insider, PROTOCOLS[0])
+
+    seen = await stream(client.send_message(investigate(alert)))
+
+    assert seen.states[-1] == TaskState.TASK_STATE_COMPLETED
+    (finding,) = seen.findings
+    assert finding.needs_review
+    move = next(e for e in finding.evidence if e.name == "abnormal_return")
+    assert move.unknown and move.missing.startswith("no price bars between")
+    assert any(reason.startswith("abnormal_return is unknown") for reason in finding.review_reasons)
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_reconnecting_client_recovers_every_event_exactly_once(
     protocol: str, demo: Demo, slow_wash: Agent, connect
@@ -516,3 +536,29 @@ async def test_agent_killed_mid_task_resumes_it_from_its_last_checkpoint(
     rerun = [e.step for e in after_resume if e.type == EventType.step_start]
     assert rerun[0] == "reason" and "load_data" not in rerun and "round_trips" not in rerun
     assert events[-1].data == {"state": "completed"}
+
+
+async def test_question_outlives_an_agent_restart_and_the_answer_resumes_the_graph(
+    demo: Demo, start_agent, connect
+) -> None:
+    agent = start_agent("wash-trade")
+    client, _ = await connect(agent, "1.0")
+    asked = await stream(client.send_message(investigate(demo.first("wash_trade", "needs_review"))))
+    assert asked.states[-1] == TaskState.TASK_STATE_INPUT_REQUIRED
+
+    kill_process(agent.proc)  # kill -9 while the question waits for the analyst
+    restarted = start_agent(agent)
+
+    client, _ = await connect(restarted, "1.0")
+    paused = await client.get_task(GetTaskRequest(id=asked.task_id))
+    assert paused.status.state == TaskState.TASK_STATE_INPUT_REQUIRED  # not resumed: it waits
+    answer = answer_message("yes", task_id=asked.task_id, context_id=asked.context_id)
+    resumed = await stream(client.send_message(SendMessageRequest(message=answer)))
+
+    assert resumed.states[-1] == TaskState.TASK_STATE_COMPLETED
+    (finding,) = resumed.findings
+    assert finding.needs_review is False  # the graph read the answer where it had asked
+    assert contiguous(asked.seqs + resumed.seqs)
+    starts = [e.step for e in resumed.events if e.type == EventType.step_start]
+    assert "load_data" not in starts  # it went on from its checkpoint, not from the start
+    assert await logged(restarted, asked.task_id) == asked.events + resumed.events

@@ -287,11 +287,11 @@ class OpenAICompatibleServer:
 
 def _offline_reply(body: dict[str, Any]) -> str:
     """What the offline analyst model writes for this prompt (its facts block)."""
-    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
     from agents.offline_model import write_narrative
 
-    messages = [
+    messages: list[BaseMessage] = [
         HumanMessage(content=str(m.get("content") or ""))
         if m.get("role") == "user"
         else SystemMessage(content=str(m.get("content") or ""))

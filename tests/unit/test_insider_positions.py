@@ -102,9 +102,12 @@ def test_trading_time_skips_weekends_unless_the_instrument_trades_every_day() ->
     assert TradingCalendar().hours_between(friday, tuesday) == pytest.approx(44.0)
     assert TradingCalendar(every_day=True).hours_between(friday, tuesday) == pytest.approx(92.0)
     assert TradingCalendar().days_before(tuesday, 2) == datetime(2024, 3, 8, 10, 0, tzinfo=UTC)
-    weekend_bar = [pd.Timestamp("2024-03-09T10:00Z"), pd.Timestamp("2024-03-11T10:00Z")]
-    assert TradingCalendar.from_bars(weekend_bar).every_day
-    assert not TradingCalendar.from_bars(weekend_bar[1:]).every_day
+    weekend = [pd.Timestamp("2024-03-09T10:00Z"), pd.Timestamp("2024-03-10T10:00Z"),
+               pd.Timestamp("2024-03-11T10:00Z")]  # fmt: skip
+    assert TradingCalendar.from_bars(weekend).every_day
+    assert not TradingCalendar.from_bars(weekend[2:]).every_day
+    sydney_monday = weekend[1:]  # a session that opens on Sunday, UTC, is no weekend trading
+    assert not TradingCalendar.from_bars(sydney_monday).every_day
 
 
 def test_a_market_wide_move_is_not_abnormal_against_the_benchmark() -> None:
@@ -141,3 +144,24 @@ def test_a_benchmark_without_bars_falls_back_to_own_history_and_says_so() -> Non
     assert description.endswith(
         "model: the instrument's own daily returns (no benchmark); benchmark SPX has no price bars"
     )
+
+
+def test_a_session_across_utc_midnight_is_one_session() -> None:
+    """Bars 22:00-04:00 UTC each weekday night (a session across midnight): the move
+    across news at 02:00 runs from the 01:30 bar to that session's close at 04:00, and
+    the baseline has one return per session, not two half-sessions a night."""
+    nights = pd.bdate_range("2024-01-01", periods=40, tz="UTC")
+    rows, price = [], 100.0
+    for n, night in enumerate(nights):
+        for k in range(13):  # 22:00, 22:30, ... 04:00
+            price *= 1.0 + (0.004 if (n + k) % 2 else -0.004)
+            rows.append({"timestamp": night + pd.Timedelta(hours=22, minutes=30 * k),
+                         "close": price})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    news = nights[30] + pd.Timedelta(hours=26)  # 02:00 the next UTC day, mid-session
+    frame.loc[frame["timestamp"] > news, "close"] *= 1.08
+    move = insider.price_move(frame, news.to_pydatetime(), T)
+    session_close = frame.loc[frame["timestamp"] == nights[30] + pd.Timedelta(hours=28), "close"]
+    assert move.post_close == pytest.approx(float(session_close.iloc[0]))
+    assert move.baseline_days == 29  # 30 sessions before the news' session: 29 returns
+    assert not TradingCalendar.from_bars(frame["timestamp"]).every_day

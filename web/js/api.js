@@ -109,6 +109,7 @@ export const api = {
     request("POST", `${alertPath(id)}/assign`, { body: assignee ? { assignee } : undefined }),
   decide: (id, decision) => request("POST", `${alertPath(id)}/decision`, { body: decision }),
   approve: (id, comment) => request("POST", `${alertPath(id)}/approval`, { body: { comment } }),
+  sendBack: (id, comment) => request("POST", `${alertPath(id)}/rejection`, { body: { comment } }),
   /** The evidence pack as a Blob (the route needs the bearer token, so no plain link). */
   report: (id, format) => download(`${alertPath(id)}/report.${format}`),
   streamToken: (id) => request("POST", `${alertPath(id)}/stream-token`),

@@ -49,6 +49,7 @@ class Market:
         self.owners: dict[str, str] = {}
         self.accounts: list[list[str]] = []
         self.prices: dict[str, dict[datetime, float]] = {}
+        self.benchmarks: list[list[str]] = []  # instruments.csv rows
 
     def account(self, id_: str, owner: str, name: str, address: str = "",
                 insider_of: str = "", linked: str = "") -> str:  # fmt: skip
@@ -216,7 +217,7 @@ def build() -> Market:
     m.alert("UC-08", "EXT-9999", "VLT", news_vlt, "needs_review",
             "the account is in no records: its links are unknown", "insider_link=unknown",
             api=True)  # fmt: skip
-    m.rows_instruments = [["MKM", "IDXW"]]  # type: ignore[attr-defined]
+    m.benchmarks.append(["MKM", "IDXW"])
     return m
 
 
@@ -237,7 +238,7 @@ def write(m: Market) -> None:
     out("announcements.csv", ["instrument", "timestamp", "headline", "material"], m.news)
     out("alerts.csv", ["id", "tenant", "type", "account", "instrument", "window_start",
                        "window_end", "description"], m.alerts)  # fmt: skip
-    out("instruments.csv", ["instrument", "benchmark"], m.rows_instruments)  # type: ignore[attr-defined]
+    out("instruments.csv", ["instrument", "benchmark"], m.benchmarks)
     out("labels.csv", ["alert_id", "expected_disposition", "why", "expected_evidence"],
         m.labels)  # fmt: skip
     (HERE / "submitted_alerts.json").write_text(json.dumps(m.submitted, indent=2) + "\n")

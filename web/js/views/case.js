@@ -263,6 +263,15 @@ export class CasePanel {
     let approve = null;
     if (waiting && this.person.role === "supervisor" && d.user !== me) {
       const comment = h("textarea", { id: "approval-comment", name: "comment", rows: 2 });
+      const sendBack = h("button", { type: "button", class: "secondary" }, "Send back");
+      sendBack.addEventListener("click", () => {
+        if (!comment.value.trim()) {
+          this.message.textContent = "Say why the decision is sent back.";
+          comment.focus();
+          return;
+        }
+        this.#act("send the decision back", () => api.sendBack(this.alertId, comment.value.trim()));
+      });
       approve = h(
         "form",
         {
@@ -272,9 +281,14 @@ export class CasePanel {
             this.#act("approve", () => api.approve(this.alertId, comment.value.trim()));
           },
         },
-        h("label", { for: "approval-comment" }, "Approval comment (optional)"),
+        h("label", { for: "approval-comment" }, "Approval comment (optional; required to send back)"),
         comment,
-        h("button", { type: "submit", class: "primary" }, "Approve decision"),
+        h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "submit", class: "primary" }, "Approve decision"),
+          sendBack,
+        ),
       );
     }
     return h(
