@@ -11,7 +11,8 @@ replies long enough for the investigation to last `SOAK_MINUTES` (default 10).
 - At the end: a reader from 0, a reader from a random offset inside an early run,
   and an A2A SubscribeToTask (official a2a-sdk client) with Last-Event-ID.
 - Every run's history is read back: events, bytes, Updates, the largest event
-  (an upper bound of any payload in it).
+  (an upper bound of any payload in it). A run hands off after `SOAK_RUN_MAX_EVENTS`
+  (2,500) stream events, so the readers read across hand-offs, not only the retry.
 
 It prints a table and writes `benchmarks/results/soak.json`.
 """
@@ -216,6 +217,9 @@ async def soak(root: Path) -> dict[str, Any]:
                 "SURVEIL_LLM_MODEL": "soak-model",
                 "SURVEIL_INPUT_TIMEOUT_S": "5",
                 "SURVEIL_SUBMISSIONS_PER_MINUTE": "1000",
+                # Hand-offs in a 10-minute run (a run of the defaults holds one): the
+                # readers must read across them.
+                "SURVEIL_RUN_MAX_EVENTS": os.environ.get("SOAK_RUN_MAX_EVENTS", "2500"),
             },
         )
         try:

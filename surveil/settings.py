@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     # relay_milestone_linger_ms, token frames wait up to relay_batch_interval_ms.
     # Readers page the stream with a Query (no history) every stream_poll_interval_ms
     # while caught up.
+    # A run of the investigation workflow hands off (continue-as-new) at any of these;
+    # unset = the workflow's defaults (4,000 events, 4 MB, 500 Updates, 20,000 stream
+    # events: under half of Temporal's limits). Lower them to see hand-offs sooner.
+    run_max_history_events: int | None = None
+    run_max_history_bytes: int | None = None
+    run_max_updates: int | None = None
+    run_max_events: int | None = None
     stream_frame_ms: float = 100.0
     relay_batch_interval_ms: float = 6000.0
     relay_milestone_linger_ms: float = 40.0

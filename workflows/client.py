@@ -75,7 +75,17 @@ def _read(path: object) -> bytes | None:
 
 def investigation_input(alert: Alert, settings: Settings | None = None) -> InvestigationInput:
     settings = settings or get_settings()
-    return InvestigationInput(alert=alert, input_timeout_s=settings.input_timeout_s)
+    limits = {
+        "max_history_events": settings.run_max_history_events,
+        "max_history_bytes": settings.run_max_history_bytes,
+        "max_updates": settings.run_max_updates,
+        "max_run_events": settings.run_max_events,
+    }
+    return InvestigationInput(
+        alert=alert,
+        input_timeout_s=settings.input_timeout_s,
+        **{name: value for name, value in limits.items() if value is not None},
+    )
 
 
 async def start_investigation(
