@@ -41,6 +41,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import logging as api_logging
 from api import metrics
 from api.fanout import SourceItem
 from api.singleflight import SingleFlight
@@ -120,6 +121,11 @@ class Listing:
 
 def workflow_id_for(tenant: str, alert_id: str) -> str:
     return wf.workflow_id_for(tenant, alert_id)
+
+
+def bind_alert_logs(tenant: str, alert_id: str) -> None:
+    """Name the alert and its investigation's workflow on every log line of this request."""
+    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
 
 
 # gRPC answers an oversized message with RESOURCE_EXHAUSTED too; that one is not load.

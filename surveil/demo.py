@@ -499,15 +499,27 @@ def _build_position(
         market.trade(when, account, seller, news.instrument, side, quantity)
 
 
-def _insider_alert(market: DemoMarket, account: str, news: Announced, **rest: object) -> None:
+def _insider_alert(
+    market: DemoMarket, account: str, news: Announced, *, days_before: int = 10, **rest: object
+) -> None:
+    """An insider-trading alert on `account` whose window runs from `days_before` calendar
+    days before the news to a day after it."""
     market.alert(
         type="insider_trading",
         account=account,
         instrument=news.instrument,
-        window_start=news.when - timedelta(days=10),
+        window_start=news.when - timedelta(days=days_before),
         window_end=news.when + timedelta(days=1),
         **rest,
     )
+
+
+def _insider_pair(market: DemoMarket, instrument: str) -> tuple[str, str]:
+    """A suspect account linked to an insider of `instrument`."""
+    suspect, insider = market.take_accounts(2)
+    market.set_account(insider, insider_of=instrument)
+    market.set_account(suspect, linked_accounts=insider)
+    return suspect, insider
 
 
 def plant_insider(
@@ -553,9 +565,7 @@ def plant_habitual_buyer(market: DemoMarket, news: Announced) -> None:
 
 
 def plant_non_material(market: DemoMarket, instrument: str, news: Announced) -> None:
-    suspect, insider = market.take_accounts(2)
-    market.set_account(insider, insider_of=instrument)
-    market.set_account(suspect, linked_accounts=insider)
+    suspect, _ = _insider_pair(market, instrument)
     _light_history(market, suspect, instrument, news.day)
     _build_position(market, suspect, news, "buy", tranches=3)
     _insider_alert(
@@ -587,14 +597,6 @@ def _holding(market: DemoMarket, account: str, news: Announced, quantity: float)
     day = news.day - int(market.rng.integers(25, 35))
     market.trade(market.bar_time(day, int(market.rng.integers(5, 70))), account, seller,
                  news.instrument, "buy", quantity)  # fmt: skip
-
-
-def _insider_pair(market: DemoMarket, instrument: str) -> tuple[str, str]:
-    """A suspect account linked to an insider of `instrument`."""
-    suspect, insider = market.take_accounts(2)
-    market.set_account(insider, insider_of=instrument)
-    market.set_account(suspect, linked_accounts=insider)
-    return suspect, insider
 
 
 def plant_missing_prices(market: DemoMarket, news: Announced, no_bars: bool) -> None:
@@ -673,12 +675,11 @@ def plant_weekend_gap(market: DemoMarket, news: Announced) -> None:
         when = market.bar_time(news.day - back, int(market.rng.integers(30, 70)))
         quantity = float(market.rng.integers(40, 80) * 100)
         market.trade(when, suspect, seller, news.instrument, "buy", quantity)
-    market.alert(
-        type="insider_trading",
-        account=suspect,
-        instrument=news.instrument,
-        window_start=news.when - timedelta(days=16),
-        window_end=news.when + timedelta(days=1),
+    _insider_alert(
+        market,
+        suspect,
+        news,
+        days_before=16,
         description=f"Purchases of {news.instrument} before news after a weekend",
         expected=Disposition.escalate,
         why=f"{suspect} is linked to insider {insider}; bought over nine trading days, the "

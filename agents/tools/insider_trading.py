@@ -50,6 +50,13 @@ MAX_PRICE_GAP_HOURS = 24.0
 NO_NEWS = "no announcement for the instrument in the alert window"
 
 
+def _no_news(name: str, threshold: float, unit: str, consequence: str) -> Evidence:
+    """Evidence that needs an announcement to measure against, when the window has none:
+    not crossed (there is nothing the trading could have anticipated), saying why."""
+    return Evidence(name=name, value=0.0, threshold=threshold, passed=False, unit=unit,
+                    description=f"{NO_NEWS}, so {consequence}")  # fmt: skip
+
+
 def relevant_announcement(
     announcements: Sequence[Announcement], alert: Alert
 ) -> Announcement | None:
@@ -248,8 +255,7 @@ def abnormal_return(
     name, threshold = ABNORMAL_RETURN, thresholds.insider_abnormal_return_z
     if move is None:
         if not has_news:
-            return Evidence(name=name, value=0.0, threshold=threshold, passed=False,
-                            unit="sigma", description=f"{NO_NEWS}, so no move to measure")  # fmt: skip
+            return _no_news(name, threshold, "sigma", "no move to measure")
         return Evidence.missing_data(
             name,
             threshold,
@@ -431,8 +437,7 @@ def trade_timing(
     calendar = calendar or TradingCalendar()
     name, threshold = TRADE_TIMING, thresholds.insider_timing_hours
     if not has_news:
-        return Evidence(name=name, value=0.0, threshold=threshold, passed=False, unit="hours",
-                        description=f"{NO_NEWS}, so no trade can be timed against one")  # fmt: skip
+        return _no_news(name, threshold, "hours", "no trade can be timed against one")
     toward = _lookback(legs, at, thresholds, calendar)
     toward = toward[toward["signed_quantity"] * direction > 0]
     if toward.empty:
@@ -477,8 +482,7 @@ def trading_profit(
     threshold = thresholds.insider_min_profit
     if move is None:
         if not has_news:
-            return Evidence(name=name, value=0.0, threshold=threshold, passed=False,
-                            unit="currency", description=f"{NO_NEWS}, so nothing to mark at")  # fmt: skip
+            return _no_news(name, threshold, "currency", "nothing to mark at")
         return Evidence.missing_data(
             name,
             threshold,

@@ -22,7 +22,7 @@ from api.deps import (
     Services,
     ServicesDep,
 )
-from api.investigations import InvalidPageToken, workflow_id_for
+from api.investigations import InvalidPageToken, bind_alert_logs, workflow_id_for
 from api.problems import Problem, bad_request, conflict, not_found
 from api.queue import CaseStatus, Queue, QueueFilter, QueueSort, sort_rows
 from surveil.cases import Action
@@ -200,13 +200,13 @@ async def submit_alert(
     if isinstance(payload, list):
         return await submit_batch(services, person, payload)
     alert = resolve_alert(tenant, payload, idempotency_key)
-    api_logging.bind(alert_id=alert.id, workflow_id=workflow_id_for(tenant, alert.id))
+    bind_alert_logs(tenant, alert.id)
     services.submissions.acquire(tenant)
     started = await services.investigations.start(alert)
     metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
     api_logging.bind(run_id=started.run_id)
     if started.created:
-        await record(services, person, alert.id, Action.submit, "investigation started", run=1)
+        await services.cases.record(person, alert.id, Action.submit, "investigation started", run=1)
     return Submitted(
         id=alert.id,
         status="submitted" if started.created else "existing",
@@ -241,7 +241,7 @@ async def submit_batch(services: Services, person: Principal, payload: list[Any]
             started = await services.investigations.start(alert)
             metrics.SUBMISSIONS.labels(outcome="started" if started.created else "existing").inc()
             if started.created:
-                await record(services, person, alert.id, Action.submit,
+                await services.cases.record(person, alert.id, Action.submit,
                              "investigation started (batch)", run=1)  # fmt: skip
         return Submitted(
             id=alert.id,
@@ -321,7 +321,7 @@ async def demo_alerts(tenant: CurrentTenant) -> list[Alert]:
 async def get_alert(
     services: ServicesDep, tenant: CurrentTenant, alert_id: AlertId
 ) -> dict[str, Any]:
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    bind_alert_logs(tenant, alert_id)
     snapshot = await services.investigations.snapshot(tenant, alert_id)
     return {
         "id": alert_id,
@@ -339,9 +339,9 @@ async def cancel_alert(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: CancelIn
 ) -> dict[str, Any]:
     tenant = person.tenant
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    bind_alert_logs(tenant, alert_id)
     snapshot = await services.investigations.cancel(tenant, alert_id)
-    await record(services, person, alert_id, Action.cancel, body.reason.strip(),
+    await services.cases.record(person, alert_id, Action.cancel, body.reason.strip(),
                  run=snapshot.run, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "canceling"}
 
@@ -351,10 +351,10 @@ async def answer_alert(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: AnswerIn
 ) -> dict[str, Any]:
     tenant = person.tenant
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    bind_alert_logs(tenant, alert_id)
     await services.investigations.answer(tenant, alert_id, Answer(agent=body.agent, text=body.text))
     snapshot = await services.investigations.snapshot(tenant, alert_id)
-    await record(services, person, alert_id, Action.answer, f"{body.agent}: {body.text}",
+    await services.cases.record(person, alert_id, Action.answer, f"{body.agent}: {body.text}",
                  run=snapshot.run, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "answered"}
 
@@ -367,10 +367,10 @@ async def retry_alert(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId
 ) -> dict[str, Any]:
     tenant = person.tenant
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    bind_alert_logs(tenant, alert_id)
     services.submissions.acquire(tenant)
     snapshot = await services.investigations.retry(tenant, alert_id)
-    await record(services, person, alert_id, Action.retry,
+    await services.cases.record(person, alert_id, Action.retry,
                  f"run {snapshot.run + 1} after a {snapshot.state.value} run {snapshot.run}",
                  run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
     return {"id": alert_id, "status": "retrying", "run": snapshot.run + 1}
@@ -394,7 +394,7 @@ async def rerun_alert(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: RerunIn
 ) -> dict[str, Any]:
     tenant = person.tenant
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(tenant, alert_id))
+    bind_alert_logs(tenant, alert_id)
     await services.investigations.snapshot(tenant, alert_id)  # 404 before anything else
     case = await services.cases.state(tenant, alert_id)
     if case.decision is not None:
@@ -403,7 +403,7 @@ async def rerun_alert(
         )
     services.submissions.acquire(tenant)
     snapshot = await services.investigations.retry(tenant, alert_id, fresh=True)
-    await record(services, person, alert_id, Action.rerun,
+    await services.cases.record(person, alert_id, Action.rerun,
                  f"run {snapshot.run + 1} from scratch after a {snapshot.state.value} "
                  f"run {snapshot.run}: {body.reason.strip()}",
                  run=snapshot.run + 1, offset=snapshot.last_offset)  # fmt: skip
@@ -420,17 +420,3 @@ async def stream_token(
     await services.investigations.describe(tenant, alert_id)  # 404 for unknown/foreign alerts
     token, expires = services.stream_tokens.mint(tenant, alert_id)
     return StreamToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))
-
-
-async def record(
-    services: Services,
-    person: Principal,
-    alert_id: str,
-    action: Action,
-    detail: str,
-    *,
-    run: int | None = None,
-    offset: int | None = None,
-) -> None:
-    """Append the action to the alert's audit trail (its case workflow), once it was done."""
-    await services.cases.record(person, alert_id, action, detail, run=run, offset=offset)

@@ -16,11 +16,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import evidence_pack
-from api import logging as api_logging
 from api.auth import Principal
 from api.deps import ActingPerson, AlertId, CurrentPerson, Services, ServicesDep
 from api.evidence_pack import EvidencePack
-from api.investigations import InvestigationNotFound, workflow_id_for
+from api.investigations import InvestigationNotFound, bind_alert_logs
 from api.problems import not_found
 from api.report_render import render_html, render_pdf
 from surveil.cases import (
@@ -87,10 +86,6 @@ def case_view(alert_id: str, case: CaseState) -> Case:
     )
 
 
-def _bind(person: Principal, alert_id: str) -> None:
-    api_logging.bind(alert_id=alert_id, workflow_id=workflow_id_for(person.tenant, alert_id))
-
-
 async def _position(
     services: Services, tenant: str, alert_id: str
 ) -> tuple[int | None, int | None]:
@@ -106,13 +101,21 @@ async def _position(
     return snapshot.run, snapshot.last_offset
 
 
+async def _act(
+    services: Services, person: Principal, alert_id: str, update: str, inp: BaseModel
+) -> Case:
+    """Send one action to the alert's case workflow and answer with the case it left."""
+    state = await services.cases.update(person.tenant, alert_id, update, inp, result_type=CaseState)
+    return case_view(alert_id, state)
+
+
 @router.get(
     "/alerts/{alert_id}/case",
     response_model=Case,
     summary="The alert's case: owner, decision, audit trail",
 )
 async def get_case(services: ServicesDep, person: CurrentPerson, alert_id: AlertId) -> Case:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     return case_view(alert_id, await services.cases.state(person.tenant, alert_id))
 
 
@@ -123,7 +126,7 @@ async def get_case(services: ServicesDep, person: CurrentPerson, alert_id: Alert
 async def get_audit(
     services: ServicesDep, person: CurrentPerson, alert_id: AlertId
 ) -> list[AuditEntry]:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     return (await services.cases.state(person.tenant, alert_id)).audit
 
 
@@ -134,15 +137,13 @@ async def get_audit(
 async def assign(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: AssignIn | None = None
 ) -> Case:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     run, offset = await _position(services, person.tenant, alert_id)
     assignee = (body.assignee if body else None) or person.user
-    state = await services.cases.update(
-        person.tenant, alert_id, wf_case.ASSIGN_UPDATE,
+    return await _act(
+        services, person, alert_id, wf_case.ASSIGN_UPDATE,
         AssignInput(actor=person.actor, assignee=assignee, run=run, offset=offset),
-        result_type=CaseState,
     )  # fmt: skip
-    return case_view(alert_id, state)
 
 
 @router.post(
@@ -152,21 +153,19 @@ async def assign(
 async def decide(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: DecisionIn
 ) -> Case:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     # A decision rests on a finished investigation; 404 if there is none.
     snapshot = await services.investigations.snapshot(person.tenant, alert_id)
     recommendation = snapshot.determination.disposition if snapshot.determination else None
-    state = await services.cases.update(
-        person.tenant, alert_id, wf_case.DECIDE_UPDATE,
+    return await _act(
+        services, person, alert_id, wf_case.DECIDE_UPDATE,
         DecideInput(
             actor=person.actor, verdict=body.verdict, outcome=body.outcome, comment=body.comment,
             recommendation=recommendation,
             investigation_finished=snapshot.state in TERMINAL_TASK_STATES,
             four_eyes=services.settings.four_eyes, run=snapshot.run, offset=snapshot.last_offset,
         ),
-        result_type=CaseState,
     )  # fmt: skip
-    return case_view(alert_id, state)
 
 
 @router.post(
@@ -176,14 +175,12 @@ async def decide(
 async def reject(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: ApprovalIn
 ) -> Case:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     run, offset = await _position(services, person.tenant, alert_id)
-    state = await services.cases.update(
-        person.tenant, alert_id, wf_case.REJECT_UPDATE,
+    return await _act(
+        services, person, alert_id, wf_case.REJECT_UPDATE,
         ApproveInput(actor=person.actor, comment=body.comment, run=run, offset=offset),
-        result_type=CaseState,
     )  # fmt: skip
-    return case_view(alert_id, state)
 
 
 @router.post(
@@ -193,18 +190,16 @@ async def reject(
 async def approve(
     services: ServicesDep, person: ActingPerson, alert_id: AlertId, body: ApprovalIn | None = None
 ) -> Case:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     run, offset = await _position(services, person.tenant, alert_id)
-    state = await services.cases.update(
-        person.tenant, alert_id, wf_case.APPROVE_UPDATE,
+    return await _act(
+        services, person, alert_id, wf_case.APPROVE_UPDATE,
         ApproveInput(actor=person.actor, comment=body.comment if body else "", run=run, offset=offset),
-        result_type=CaseState,
     )  # fmt: skip
-    return case_view(alert_id, state)
 
 
 async def _pack(services: Services, person: Principal, alert_id: str) -> EvidencePack:
-    _bind(person, alert_id)
+    bind_alert_logs(person.tenant, alert_id)
     snapshot = await services.investigations.snapshot(person.tenant, alert_id)
     case = await services.cases.state(person.tenant, alert_id)
     client = await services.investigations.client()

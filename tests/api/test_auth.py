@@ -20,14 +20,13 @@ from workflows.client import connect, investigation_input
 from workflows.investigation import workflow_id_for
 
 
-async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
-    api, other, demo_alerts
-) -> None:
-    accepted = await submit(api, fresh_alert(demo_alerts))
-    base = accepted["links"]["self"]
+async def assert_not_found_on_every_route(client: httpx.AsyncClient, base: str) -> None:
+    """Every REST and SSE route of the alert at `base` answers 404 (a problem document)
+    to `client`, whose tenant does not own it: reads, actions and the report alike."""
     for method, path, body in [
         ("GET", base, None),
         ("GET", f"{base}/events", None),
+        ("GET", f"{base}/events?after=0", None),
         ("POST", f"{base}/cancel", {"reason": "not mine"}),
         ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
         ("POST", f"{base}/retry", None),
@@ -35,10 +34,18 @@ async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
         ("POST", f"{base}/assign", None),
         ("POST", f"{base}/decision", {"verdict": "escalate", "comment": "not mine"}),
         ("POST", f"{base}/approval", None),
+        ("GET", f"{base}/report.html", None),
     ]:
-        response = await other.request(method, path, json=body)
+        response = await client.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
         problem(response)
+
+
+async def test_another_tenants_alert_is_404_on_every_rest_and_sse_route(
+    api, other, demo_alerts
+) -> None:
+    accepted = await submit(api, fresh_alert(demo_alerts))
+    await assert_not_found_on_every_route(other, accepted["links"]["self"])
     listed = (await other.get("/api/alerts")).json()["items"]
     assert accepted["id"] not in [i["id"] for i in listed]
     # Stored alerts belong to tenant demo: invisible and unsubmittable for "other".
@@ -164,21 +171,7 @@ async def test_a_workflow_whose_id_names_one_tenant_but_belongs_to_another_is_no
         ),
     )  # fmt: skip
     try:
-        base = f"/api/alerts/{alert.id}"
-        for method, path, body in [
-            ("GET", base, None),
-            ("GET", f"{base}/events", None),
-            ("GET", f"{base}/events?after=0", None),
-            ("POST", f"{base}/cancel", {"reason": "not mine"}),
-            ("POST", f"{base}/answer", {"agent": "wash_trade", "text": "yes"}),
-            ("POST", f"{base}/retry", None),
-            ("POST", f"{base}/stream-token", None),
-            ("POST", f"{base}/assign", None),
-            ("POST", f"{base}/decision", {"verdict": "escalate", "comment": "not mine"}),
-            ("GET", f"{base}/report.html", None),
-        ]:
-            response = await other.request(method, path, json=body)
-            assert response.status_code == 404, (method, path, response.text)
+        await assert_not_found_on_every_route(other, f"/api/alerts/{alert.id}")
         rpc = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": alert.id}}
         answer = await other.post("/a2a", json=rpc, headers={"A2A-Version": "1.0"})
         assert answer.json()["error"]["code"] == -32001  # TaskNotFound

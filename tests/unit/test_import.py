@@ -96,6 +96,18 @@ def test_counts_say_new_changed_and_unchanged(store: Store, tmp_path: Path) -> N
     assert store.trades("ACME", *WINDOW)["price"].tolist() == [10.5, 10.55, 10.5]
 
 
+def assert_refused_with(
+    store: Store, tmp_path: Path, file: str, bad_line: str, message: str
+) -> None:
+    """One bad line added to a good file refuses the whole import, with `message`, and
+    leaves the store empty."""
+    directory = write(tmp_path / "csv", **{file.replace(".", "_"): with_line(file, bad_line)})
+    with pytest.raises(ImportFailed) as refused:
+        store.import_dir(directory)
+    assert str(refused.value).startswith(message)
+    assert store.is_empty()
+
+
 @pytest.mark.parametrize(
     ("file", "bad_line", "message"),
     [
@@ -113,11 +125,7 @@ def test_counts_say_new_changed_and_unchanged(store: Store, tmp_path: Path) -> N
 def test_a_reference_that_resolves_nowhere_refuses_the_import(
     store: Store, tmp_path: Path, file: str, bad_line: str, message: str
 ) -> None:
-    directory = write(tmp_path / "csv", **{file.replace(".", "_"): with_line(file, bad_line)})
-    with pytest.raises(ImportFailed) as refused:
-        store.import_dir(directory)
-    assert str(refused.value).startswith(message)
-    assert store.is_empty()
+    assert_refused_with(store, tmp_path, file, bad_line, message)
 
 
 def test_a_reference_may_resolve_in_the_store(store: Store, tmp_path: Path) -> None:
@@ -187,11 +195,7 @@ def test_the_import_reports_progress_per_file(store: Store, tmp_path: Path) -> N
 def test_one_malformed_row_refuses_the_whole_import(
     store: Store, tmp_path: Path, file: str, bad_line: str, message: str
 ) -> None:
-    directory = write(tmp_path / "csv", **{file.replace(".", "_"): with_line(file, bad_line)})
-    with pytest.raises(ImportFailed) as refused:
-        store.import_dir(directory)
-    assert str(refused.value).startswith(message)
-    assert store.is_empty()
+    assert_refused_with(store, tmp_path, file, bad_line, message)
 
 
 def test_timestamps_without_a_zone_are_read_as_utc(store: Store, tmp_path: Path) -> None:
