@@ -9,6 +9,7 @@ read-only: there is no route that edits or deletes an entry.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -116,7 +117,7 @@ async def _act(
 )
 async def get_case(services: ServicesDep, person: CurrentPerson, alert_id: AlertId) -> Case:
     bind_alert_logs(person.tenant, alert_id)
-    return case_view(alert_id, await services.cases.state(person.tenant, alert_id))
+    return case_view(alert_id, await _known_case(services, person.tenant, alert_id))
 
 
 @router.get(
@@ -127,7 +128,22 @@ async def get_audit(
     services: ServicesDep, person: CurrentPerson, alert_id: AlertId
 ) -> list[AuditEntry]:
     bind_alert_logs(person.tenant, alert_id)
-    return (await services.cases.state(person.tenant, alert_id)).audit
+    return (await _known_case(services, person.tenant, alert_id)).audit
+
+
+async def _known_case(services: Services, tenant: str, alert_id: str) -> CaseState:
+    """The case of an alert this tenant knows (stored or investigated); 404 otherwise,
+    like every other alert route: another tenant's alert does not exist here."""
+    state = await services.cases.state(tenant, alert_id)
+    if state.audit:  # somebody acted on it: it exists
+        return state
+    if await asyncio.to_thread(Store.open().get_alert, alert_id, tenant=tenant) is not None:
+        return state
+    try:
+        await services.investigations.ensure_exists(tenant, alert_id)
+    except InvestigationNotFound:
+        raise not_found("alert") from None
+    return state
 
 
 @router.post(

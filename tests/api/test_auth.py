@@ -35,6 +35,8 @@ async def assert_not_found_on_every_route(client: httpx.AsyncClient, base: str) 
         ("POST", f"{base}/decision", {"verdict": "escalate", "comment": "not mine"}),
         ("POST", f"{base}/approval", None),
         ("GET", f"{base}/report.html", None),
+        ("GET", f"{base}/case", None),
+        ("GET", f"{base}/audit", None),
     ]:
         response = await client.request(method, path, json=body)
         assert response.status_code == 404, (method, path, response.text)
