@@ -113,17 +113,21 @@ class StreamResult:
     error: str | None = None
     replayed: int = 0  # events emitted before this viewer connected (live_only)
     failures: int = 0  # connections refused or broken (retried with retry_failures)
+    live: int = 0  # token frames of the live tail (no id), counted in `events` too
     investigations: int = 1  # streams followed to their end, one after another (`then`)
     failure_reasons: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "OSError", …
     latencies_ms: array = field(default_factory=lambda: array("d"))
 
 
-def _event_time(data: bytes, fmt: TimestampFormat) -> tuple[float | None, bool]:
-    """(emit time as epoch seconds, is terminal) from one SSE data field."""
+def _event_time(
+    data: bytes, fmt: TimestampFormat
+) -> tuple[float | None, bool, tuple[str, int] | None]:
+    """(emit time as epoch seconds, is terminal, (agent, seq) of a token frame) from
+    one SSE data field."""
     if fmt == "none" or not data:
-        return None, False
+        return None, False, None
     if fmt == "epoch":  # "<epoch seconds> <padding>"
-        return float(data.split(b" ", 1)[0]), False
+        return float(data.split(b" ", 1)[0]), False, None
     event = json.loads(data)
     emitted = datetime.fromisoformat(event["timestamp"]).timestamp()
     terminal = (
@@ -131,7 +135,8 @@ def _event_time(data: bytes, fmt: TimestampFormat) -> tuple[float | None, bool]:
         and event.get("agent") == "orchestrator"
         and (event.get("data") or {}).get("state") in TERMINAL_STATES
     )
-    return emitted, terminal
+    frame = event.get("type") == "message_delta" and event.get("seq") is not None
+    return emitted, terminal, (event["agent"], event["seq"]) if frame else None
 
 
 def _parse_frame(frame: bytes) -> tuple[int | None, bytes, bool]:
@@ -227,6 +232,7 @@ class Viewer:
         self.connected = asyncio.Event()
         self._successors = list(spec.then)
         self._buffer = b""
+        self._live_frames: set[tuple[str, int]] = set()  # shown live, offset not yet seen
         self._sent = 0.0
         self._first_connection = True
         self._open_stream(spec.url, spec.last_event_id)
@@ -341,8 +347,18 @@ class Viewer:
             self._count(event_id)
             if self._first_connection and r.first_event_ms is None:
                 r.first_event_ms = (time.monotonic() - self._sent) * 1000
-            emitted, terminal = _event_time(data, fmt)
-            if emitted is not None:
+            emitted, terminal, frame_key = _event_time(data, fmt)
+            # A token frame may come twice: live (no id) and then with its offset. What
+            # a viewer waits for is its first arrival.
+            shown_live = False
+            if frame_key is not None:
+                if event_id is None:
+                    self._live_frames.add(frame_key)
+                    r.live += 1
+                elif frame_key in self._live_frames:
+                    self._live_frames.discard(frame_key)
+                    shown_live = True
+            if emitted is not None and not shown_live:
                 if self.run.live_only and emitted < self._connected_at:
                     r.replayed += 1
                 else:
