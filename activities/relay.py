@@ -120,10 +120,9 @@ class EventRelay:
         await self.publish(event)
 
     async def publish(self, event: ProgressEvent) -> None:
-        event = _within_size(event.model_copy(update={"attempt": self.attempt}))
+        event, size = _within_size(event.model_copy(update={"attempt": self.attempt}))
         if event.type == EventType.message_delta:
             LIVE_FEEDS.offer(self._workflow_id, event)  # the live tail, ahead of the batch
-        size = len(event.model_dump_json())
         if self._pending and self._pending_bytes + size > MAX_BATCH_BYTES:
             await self.flush()
         self._pending.append(event)
@@ -221,14 +220,16 @@ async def recovered_position(position: RelayPosition) -> RelayPosition:
     return recovered
 
 
-def _within_size(event: ProgressEvent) -> ProgressEvent:
+def _within_size(event: ProgressEvent) -> tuple[ProgressEvent, int]:
+    """The event (without its `data` if it is too big, saying so) and its JSON size."""
     size = len(event.model_dump_json())
     if size <= MAX_EVENT_BYTES:
-        return event
+        return event, size
     keys = sorted((event.data or {}).keys())
-    return event.model_copy(
+    smaller = event.model_copy(
         update={
             "data": {"omitted_bytes": size, "omitted_keys": keys},
             "text": (event.text or "")[:2000],
         }
     )
+    return smaller, len(smaller.model_dump_json())
