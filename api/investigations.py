@@ -331,7 +331,10 @@ class Investigations:
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id_for(tenant, alert_id))
         try:
-            await handle.signal(wf.CANCEL_SIGNAL)
+            # A Temporal cancellation request (not the `cancel` signal): the workflow
+            # stops as gracefully and then closes as CANCELED, which the Temporal Web UI
+            # and visibility (the queue's ?status=canceled) show.
+            await handle.cancel()
         except RPCError as exc:
             raise translate_rpc_error(exc) from exc
         return snapshot

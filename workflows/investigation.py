@@ -220,6 +220,23 @@ class AlertInvestigationWorkflow:
 
     @workflow.run
     async def run(self, inp: InvestigationInput) -> TaskSnapshot:
+        """The investigation, stoppable by a Temporal cancellation request (what the API
+        sends) as gracefully as by the `cancel` signal: the request only sets
+        `cancel_requested` (the work runs in its own, shielded task, so the request does
+        not cut an activity or a relay mid-flush), the investigation ends with its
+        `canceled` terminal event, and then the execution closes as CANCELED, so the
+        Temporal Web UI and visibility say canceled too."""
+        work = asyncio.create_task(self._investigate(inp))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if work.done():
+                raise
+            self.cancel_requested = True
+            await work
+            raise  # the run closes as CANCELED
+
+    async def _investigate(self, inp: InvestigationInput) -> TaskSnapshot:
         if inp.progress is None:
             self._start()
         try:

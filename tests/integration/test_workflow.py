@@ -19,7 +19,6 @@ from tests.support.stack import Stack
 from workflows.client import NotRetryable, events, retry_investigation, start_investigation
 from workflows.investigation import (
     ANSWER_UPDATE,
-    CANCEL_SIGNAL,
     SNAPSHOT_QUERY,
     AlertInvestigationWorkflow,
     InvestigationInput,
@@ -119,13 +118,17 @@ async def test_continue_as_new_mid_investigation_keeps_offsets_seqs_and_decision
     assert middle == items[13:]
 
 
-async def test_canceled_investigation_retries_as_next_run_with_higher_offsets(stack: Stack):
+async def test_canceled_investigation_closes_canceled_and_retries_as_next_run_with_higher_offsets(
+    stack: Stack,
+):
     client = await client_for(stack)
     the_alert = alert(stack, WASH, fresh=True)
     handle = await start_investigation(client, the_alert)
-    await handle.signal(CANCEL_SIGNAL)
+    await handle.cancel()  # a Temporal cancellation request, as the API sends
     first = await collect(client, handle.id)
     assert terminal(first).data["state"] == "canceled"
+    # The execution itself closes as canceled (the Web UI and visibility say so).
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
 
     await retry_investigation(client, the_alert.tenant, the_alert.id)
     with pytest.raises(NotRetryable, match="still"):  # the retry is running
