@@ -46,7 +46,7 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
         asyncio.wait_for(
             probes.workflow_stream_hop(live.settings(), workflow_ids[:STREAM_PROBES]), limit_s
         ),
-        asyncio.wait_for(probes.a2a_hop(agent_url, probe_alert), limit_s),
+        asyncio.wait_for(probes.a2a_hop(agent_url, probe_alert, live.settings()), limit_s),
         return_exceptions=True,
     )
     result = await viewers.result(within_s=limit_s)

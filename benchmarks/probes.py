@@ -6,7 +6,7 @@ receive time minus the event's own timestamp (set where the agent emitted it):
 - `a2a_hop`: an A2A client of a specialist, as the `run_specialist` activity is one
   (agent emit → activity's receive).
 - `workflow_stream_hop`: a direct Workflow Streams subscriber (agent emit → relay
-  batch signal → workflow → long-poll Update), what the API's fan-out receives.
+  batch signal → workflow → Query page), what the API's fan-out receives.
 - `api_write_hop`: the API's own emit→write histogram, read from /metrics.
 
 None of them changes the code under test.
@@ -17,19 +17,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import numpy as np
 from a2a.client import ClientConfig, ClientFactory
 
 from agents.a2a_events import alert_message, events_in
+from agents.tls import agent_http_client
 from benchmarks.viewers import percentiles
 from surveil.models import Alert
 from workflows.client import connect, events
 
 
-async def a2a_hop(agent_url: str, alert: Alert) -> dict[str, Any]:
+async def a2a_hop(agent_url: str, alert: Alert, settings: Any) -> dict[str, Any]:
     latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=300) as http:
+    # The agents serve the worker only: present its token (agents/agent_auth.py).
+    async with agent_http_client(settings, timeout=300) as http:
         client = await ClientFactory(
             ClientConfig(streaming=True, httpx_client=http)
         ).create_from_url(agent_url)

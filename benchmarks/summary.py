@@ -148,7 +148,7 @@ def _breakdown(report: Report, level: dict[str, Any], variant: str) -> None:
     rows = [
         ("agent emit → A2A client (activity's view)", hops["a2a"]),
         (
-            "→ workflow stream subscriber (relay batch, signal, Update poll)",
+            "→ workflow stream subscriber (relay batch, signal, Query page)",
             hops["workflow_stream"],
         ),
         ("→ API SSE write (API histogram: bucketed, includes replays)", hops["api_write"]),
