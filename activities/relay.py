@@ -71,10 +71,11 @@ class EventRelay:
         self._unacked: PublishBatch | None = None  # sent, not known to have landed
         self._send_lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
-        self._heartbeats: asyncio.Task[None] | None = None
+        # Beats `self.position` as it moves (it is updated in place, never replaced).
+        self._heartbeats = heartbeating(self.position)
 
     async def __aenter__(self) -> EventRelay:
-        self._heartbeats = asyncio.create_task(self._heartbeat_forever())
+        await self._heartbeats.__aenter__()
         return self
 
     async def __aexit__(
@@ -83,11 +84,11 @@ class EventRelay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in (self._heartbeats, self._timer):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await self._heartbeats.__aexit__(None, None, None)
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
         # Also when the activity was cancelled: events the producer already emitted
         # must reach the stream before the workflow moves on (it waits for us).
         await asyncio.shield(self.flush())
@@ -173,11 +174,6 @@ class EventRelay:
                     raise  # the investigation is over, or Temporal is gone for good
                 activity.logger.warning("publish failed (%s); trying again", exc.message)
                 await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
-
-    async def _heartbeat_forever(self) -> None:
-        while True:
-            activity.heartbeat(self.position.model_dump(mode="json"))
-            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
 
 
 @contextlib.asynccontextmanager
