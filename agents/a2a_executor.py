@@ -29,12 +29,13 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from a2a.helpers.proto_helpers import get_data_parts
 from a2a.server.agent_execution import AgentExecutor, RequestContext, SimpleRequestContextBuilder
 from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskStore, TaskUpdater
-from a2a.types import SendMessageRequest, Task, TaskState
-from a2a.utils.errors import InvalidParamsError
+from a2a.types import Message, Part, SendMessageRequest, Task, TaskState
+from a2a.utils.errors import InvalidParamsError, UnsupportedOperationError
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
@@ -63,6 +64,15 @@ GraphFactory = Callable[..., Any]  # build_graph(checkpointer=...) -> compiled g
 class DeliberateFailure(RuntimeError):
     """Raised when SURVEIL_FAIL_SPECIALIST names this specialist (retry tests)."""
 
+
+# What a task started by a message without an alert (a generic client's "hello") asks
+# for, in INPUT_REQUIRED; the reply that carries the alert starts the analysis on it.
+WHICH_ALERT = (
+    "Which alert should I analyse? This agent analyses one trade-surveillance alert per "
+    'task. Reply on this task with the alert as a data part {"alert": {...}} (id, type, '
+    "account, instrument, window_start, window_end), or cancel it."
+)
+STILL_NO_ALERT = "That message holds no alert either. "
 
 # Task states a dead process may have left behind while it ran the task.
 RESUMABLE_STATES = frozenset({TaskState.TASK_STATE_SUBMITTED, TaskState.TASK_STATE_WORKING})
@@ -185,6 +195,9 @@ class SpecialistExecutor(AgentExecutor):
 
         if task is None:
             await event_queue.enqueue_event(_new_task(context))
+        if graph_input is _ASK_FOR_ALERT:
+            await self._ask_for_alert(event_queue, task_id, context_id, again=task is not None)
+            return
         publisher = self._publisher(event_queue, task_id, context_id)
         if graph_input is _RESUME:
             assert task is not None
@@ -201,6 +214,15 @@ class SpecialistExecutor(AgentExecutor):
             self._running.pop(task_id, None)
             if not graph_task.done():  # the server cancelled execute itself
                 graph_task.cancel()
+
+    async def _ask_for_alert(
+        self, event_queue: EventQueue, task_id: str, context_id: str, *, again: bool
+    ) -> None:
+        """INPUT_REQUIRED, asking for the alert, in words (no graph ran: nothing goes
+        to the event log, which numbers an analysis's events)."""
+        updater = TaskUpdater(event_queue, task_id, context_id)
+        text = (STILL_NO_ALERT if again else "") + WHICH_ALERT
+        await updater.requires_input(message=updater.new_agent_message([Part(text=text)]))
 
     async def _resume(self, task: Task, publisher: _Publisher) -> dict[str, Any] | None:
         """Where a task a dead process was running goes on; says so in the stream."""
@@ -313,18 +335,28 @@ class SpecialistRequests(SimpleRequestContextBuilder):
     ) -> RequestContext:
         if params is not None:
             stored = await self._tasks.get(task_id, context) if task_id else None
+            message = params.message
+            if stored is not None and stored.status.state in TERMINAL_STATES:
+                raise UnsupportedOperationError(
+                    message=f"task {task_id} is {_state_name(stored)}; it takes no more messages"
+                )
             try:
-                if task_id and stored is not None and is_resume_message(params.message):
+                if task_id and stored is not None and is_resume_message(message):
                     _check_resumable(stored)
                     if self._executor.is_running(task_id):
                         raise BadMessage(f"task {task_id} is running; nothing to resume")
                 elif task_id and stored is not None:
                     _check_waiting(stored)
-                    answer_from_message(params.message)
-                elif not task_id:
-                    alert_from_message(params.message)
+                    if _has_alert(stored, message):
+                        answer_from_message(message)
+                    elif get_data_parts(message.parts):
+                        alert_from_message(message)
+                elif not task_id and get_data_parts(message.parts):
+                    alert_from_message(message)  # text alone asks which alert
             except BadMessage as exc:
                 raise InvalidParamsError(message=str(exc)) from None
+            if stored is not None and not context_id:
+                context_id = stored.context_id  # a reply naming only its task is in its context
         return await super().build(context, params, task_id, context_id, task)
 
 
@@ -344,13 +376,34 @@ def _check_resumable(task: Task) -> None:
 
 # `_graph_input` for a resume request: where it goes on is read from the checkpoint.
 _RESUME: dict[str, Any] = {}
+# `_graph_input` for a message without an alert on a task that has none: ask for one.
+_ASK_FOR_ALERT: dict[str, Any] = {}
+
+
+def _has_alert(task: Task, current: Message | None) -> bool:
+    """Whether a message before `current` gave the task its alert."""
+    for message in task.history:
+        if current is not None and message.message_id == current.message_id:
+            continue
+        try:
+            alert_from_message(message)
+            return True
+        except BadMessage:
+            continue
+    return False
 
 
 def _graph_input(task: Task | None, context: RequestContext) -> dict[str, Any] | Command:
     """The alert starts the graph; an answer resumes it where it asked; a resume
-    request continues a task a dead process was running."""
-    if task is None:
-        return {"alert": alert_from_message(context.message)}
+    request continues a task a dead process was running; text on a task that has no
+    alert yet asks for one."""
+    message = context.message
+    if task is None or (not is_resume_message(message) and not _has_alert(task, message)):
+        if task is not None:
+            _check_waiting(task)
+        if message is None or not get_data_parts(message.parts):
+            return _ASK_FOR_ALERT
+        return {"alert": alert_from_message(message)}
     if is_resume_message(context.message):
         _check_resumable(task)
         return _RESUME

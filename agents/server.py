@@ -17,18 +17,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from a2a.helpers.proto_helpers import get_data_parts
 from a2a.server.context import ServerCallContext
-from a2a.server.events.event_queue import Event
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
 from a2a.server.tasks import TaskStore
-from a2a.types import AgentCard, ListTasksRequest, Message, Part, Role, SendMessageRequest, Task
+from a2a.types import AgentCard, ListTasksRequest, SendMessageRequest
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -89,49 +86,6 @@ def specialist_spec(name: str) -> SpecialistSpec:
     return spec
 
 
-NO_ALERT_REPLY = (
-    "This agent analyses one trade-surveillance alert per task. Send it as a data part "
-    '{"alert": {...}} (id, type, account, instrument, window_start, window_end). '
-    "No task was created."
-)
-
-
-class SpecialistRequestHandler(DefaultRequestHandler):
-    """The SDK's handler, except that a message which starts no analysis (no task id,
-    no data part at all) is answered with a Message saying what to send, as a generic
-    A2A client expects, rather than an error. An alert that is not valid is still
-    -32602 (the executor says which field)."""
-
-    async def on_message_send(
-        self, params: SendMessageRequest, context: ServerCallContext
-    ) -> Task | Message:
-        reply = _reply_to_a_message_without_alert(params)
-        if reply is not None:
-            return reply
-        return await super().on_message_send(params, context)
-
-    async def on_message_send_stream(
-        self, params: SendMessageRequest, context: ServerCallContext
-    ) -> AsyncGenerator[Event]:
-        reply = _reply_to_a_message_without_alert(params)
-        if reply is not None:
-            yield reply
-            return
-        async for event in super().on_message_send_stream(params, context):
-            yield event
-
-
-def _reply_to_a_message_without_alert(params: SendMessageRequest) -> Message | None:
-    message = params.message
-    if not params.HasField("message") or message.task_id or get_data_parts(message.parts):
-        return None  # the SDK and the executor answer these (required fields, answers, alerts)
-    return Message(
-        message_id=f"reply-{message.message_id or uuid.uuid4().hex}",
-        context_id=message.context_id or str(uuid.uuid4()),
-        role=Role.ROLE_AGENT, parts=[Part(text=NO_ALERT_REPLY)],
-    )  # fmt: skip
-
-
 class JsonContentType:
     """-32005 (ContentTypeNotSupported) for a JSON-RPC call sent as anything but JSON
     (no Content-Type is read as JSON); the SDK would answer -32700."""
@@ -173,7 +127,7 @@ def build_app(
         settings=settings,
         event_log=state.event_log,
     )
-    handler = SpecialistRequestHandler(
+    handler = DefaultRequestHandler(
         agent_executor=executor,
         task_store=state.task_store,
         agent_card=card,

@@ -5,7 +5,8 @@ One job per module:
 - `api/a2a_auth.py`: bearer token, `/a2a/`, unparseable bodies, SSE `id:` lines;
 - `api/a2a_messages.py`: which alert a user's message names;
 - `api/a2a_mapping.py`: surveil's states, events and snapshots as A2A objects;
-- `api/a2a_handler.py`: each A2A method answered from Temporal.
+- `api/a2a_handler.py`: each A2A method answered from Temporal;
+- `api/a2a_clarifications.py`: the tasks that ask which alert, for messages naming none.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from google.protobuf.json_format import MessageToDict
 from api import logging as api_logging
 from api import metrics
 from api.a2a_auth import PERSON_SCOPE_KEY, TENANT_SCOPE_KEY
+from api.a2a_clarifications import FINISHED, ClarificationTasks, is_clarification_id, status_update
 from api.a2a_mapping import (
     determination_event,
     events_for,
@@ -63,8 +64,7 @@ from api.a2a_mapping import (
     user_message,
 )
 from api.a2a_messages import alert_from, check_media_types
-from api.a2a_rejections import RejectedTasks, is_rejected_id
-from api.auth import Principal, signing_key
+from api.auth import Principal
 from api.deps import Services
 from api.investigations import InvestigationNotFound, ListStatus, NotAllowedNow, workflow_id_for
 from api.problems import Problem
@@ -83,6 +83,10 @@ _LIST_STATUS = {
 }
 # "30.0": what clients that read `metadata.offset` as a number (it was one) send back.
 _INTEGRAL_FLOAT = re.compile(r"\s*([0-9]+)\.0*\s*")
+
+
+def _state_name(task: Task) -> str:
+    return TaskState.Name(task.status.state).removeprefix("TASK_STATE_").lower()
 
 
 def _tenant(context: ServerCallContext) -> str:
@@ -119,15 +123,13 @@ class TemporalRequestHandler(RequestHandler):
     def __init__(self, services: Services) -> None:
         self.services = services
         self.investigations = services.investigations
-        self.rejected = RejectedTasks(signing_key(services.settings, services.tokens))
+        self.clarifications = ClarificationTasks(services.settings.db_path)
 
     # -- helpers -----------------------------------------------------------------
 
-    def _rejected(self, tenant: str, task_id: str) -> Task:
-        task = self.rejected.find(tenant, task_id)
-        if task is None:
-            raise TaskNotFoundError(message=f"task {task_id!r} not found")
-        return task
+    async def _clarification(self, task_id: str, context: ServerCallContext) -> Task | None:
+        """The tenant's clarification task of that id (api/a2a_clarifications.py), if any."""
+        return await self.clarifications.get(task_id, context)
 
     async def _snapshot(self, tenant: str, alert_id: str) -> TaskSnapshot:
         try:
@@ -151,11 +153,6 @@ class TemporalRequestHandler(RequestHandler):
             raise InvalidParamsError(
                 message=f"contextId {message.context_id!r} is not the context of task "
                 f"{message.task_id!r} (a task's context id is its id)"
-            )
-        if is_rejected_id(message.task_id):
-            self._rejected(tenant, message.task_id)  # TaskNotFound unless it is one of ours
-            raise UnsupportedOperationError(
-                message=f"task {message.task_id!r} is rejected; send a new message without taskId"
             )
         snapshot = await self._snapshot(tenant, message.task_id)
         if snapshot.state in TERMINAL_TASK_STATES:
@@ -182,6 +179,24 @@ class TemporalRequestHandler(RequestHandler):
             run=snapshot.run, offset=snapshot.last_offset,
         )  # fmt: skip
         return await self._task(tenant, message.task_id, snapshot)
+
+    async def _clarified(
+        self, person: Principal, task: Task, message: Message, context: ServerCallContext
+    ) -> Task:
+        """A reply on a task that asked which alert to investigate."""
+        if task.status.state in FINISHED:
+            raise UnsupportedOperationError(
+                message=f"task {task.id!r} is {_state_name(task)}; it takes no more messages "
+                "(send a new message without taskId)"
+            )
+        if message.context_id and message.context_id != task.context_id:
+            raise InvalidParamsError(
+                message=f"contextId {message.context_id!r} is not the context of task {task.id!r}"
+            )
+        alert_id = await self._start(person, message)
+        if alert_id is None:
+            return await self.clarifications.still_waiting(task, message, context)
+        return await self.clarifications.answered(task, message, alert_id, context)
 
     async def _start(self, person: Principal, message: Message) -> str | None:
         """Start (or attach to) the investigation the message names; None if it names none."""
@@ -215,18 +230,24 @@ class TemporalRequestHandler(RequestHandler):
                         status=TaskStatus(state=TaskState.TASK_STATE_SUBMITTED))  # fmt: skip
         return await self._task(tenant, alert_id, snapshot)
 
-    async def _answer(self, person: Principal, params: SendMessageRequest) -> Task:
+    async def _answer(
+        self, person: Principal, params: SendMessageRequest, context: ServerCallContext
+    ) -> Task:
         tenant = person.tenant
-        check_media_types(params.message)
+        message = params.message
+        check_media_types(message)
         validate_history_length(params.configuration)
-        continued = await self._continuation(person, params.message)
+        asked = await self._clarification(message.task_id, context) if message.task_id else None
+        if asked is not None:
+            task = await self._clarified(person, asked, message, context)
+            return apply_history_length(task, params.configuration)
+        continued = await self._continuation(person, message)
         if continued is not None:
             return apply_history_length(continued, params.configuration)
-        alert_id = await self._start(person, params.message)
-        if alert_id is None:
-            return apply_history_length(
-                self.rejected.reject(tenant, params.message), params.configuration
-            )
+        alert_id = await self._start(person, message)
+        if alert_id is None:  # names no alert: ask which one
+            task = await self.clarifications.open(message, context)
+            return apply_history_length(task, params.configuration)
         task = await self._initial_task(tenant, alert_id)
         return apply_history_length(task, params.configuration)
 
@@ -237,7 +258,7 @@ class TemporalRequestHandler(RequestHandler):
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Task | Message:
         # Investigations take minutes: answer at once; follow with GetTask or SubscribeToTask.
-        return await self._answer(_acting_person(context), params)
+        return await self._answer(_acting_person(context), params, context)
 
     @validate_request_params
     async def on_message_send_stream(
@@ -245,10 +266,10 @@ class TemporalRequestHandler(RequestHandler):
     ) -> AsyncGenerator[Event]:
         person = _acting_person(context)
         tenant = person.tenant
-        first = await self._answer(person, params)
+        first = await self._answer(person, params, context)
         yield first
-        if first.status.state == TaskState.TASK_STATE_REJECTED:
-            return  # named no alert: the rejected task is the whole answer
+        if is_clarification_id(first.id):
+            return  # it asks which alert (or said which one started): nothing more follows
         async for event in self._stream(tenant, first.id, from_offset=0, resumed=False):
             yield event
 
@@ -258,11 +279,11 @@ class TemporalRequestHandler(RequestHandler):
     ) -> AsyncGenerator[Event]:
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
-        if is_rejected_id(params.id):
-            self._rejected(tenant, params.id)
-            raise UnsupportedOperationError(
-                message=f"task {params.id!r} is rejected; nothing streams"
-            )
+        asked = await self._clarification(params.id, context)
+        if asked is not None:
+            async for event in self._follow_clarification(tenant, asked, context):
+                yield event
+            return
         last = last_event_id(context)
         snapshot = await self._snapshot(tenant, params.id)
         next_offset = await self.investigations.next_offset(tenant, params.id)
@@ -282,6 +303,23 @@ class TemporalRequestHandler(RequestHandler):
             tenant, params.id, from_offset=from_offset, resumed=last is not None
         ):
             yield event
+
+    async def _follow_clarification(
+        self, tenant: str, task: Task, context: ServerCallContext
+    ) -> AsyncIterator[Event]:
+        if task.status.state in FINISHED:
+            raise UnsupportedOperationError(
+                message=f"task {task.id!r} is {_state_name(task)}; nothing more streams"
+            )
+        try:
+            self.services.streams.reserve(tenant)
+        except Problem as exc:
+            raise InvalidParamsError(message=exc.detail) from exc
+        with metered_stream("a2a", self.services.streams, tenant):
+            first = True
+            async for current in self.clarifications.follow(task, context):
+                yield current if first else status_update(current)
+                first = False
 
     async def _stream(
         self, tenant: str, alert_id: str, *, from_offset: int, resumed: bool
@@ -318,8 +356,9 @@ class TemporalRequestHandler(RequestHandler):
         tenant = _tenant(context)
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
         validate_history_length(params)
-        if is_rejected_id(params.id):
-            return self._rejected(tenant, params.id)
+        asked = await self._clarification(params.id, context)
+        if asked is not None:
+            return apply_history_length(asked, params)
         task = await self._task(tenant, params.id, await self._snapshot(tenant, params.id))
         return apply_history_length(task, params)
 
@@ -330,9 +369,11 @@ class TemporalRequestHandler(RequestHandler):
         person = _acting_person(context)
         tenant = person.tenant
         api_logging.bind(alert_id=params.id, a2a_task_id=params.id)
-        if is_rejected_id(params.id):
-            self._rejected(tenant, params.id)
-            raise TaskNotCancelableError(message=f"task {params.id!r} is rejected")
+        asked = await self._clarification(params.id, context)
+        if asked is not None:
+            if asked.status.state in FINISHED:
+                raise TaskNotCancelableError(message=f"task {params.id!r} is {_state_name(asked)}")
+            return await self.clarifications.cancel(asked, person.user, context)
         try:
             canceled = await self.investigations.cancel(tenant, params.id)
         except InvestigationNotFound as exc:

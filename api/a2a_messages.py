@@ -6,8 +6,8 @@ What a message may hold (docs/api.md, "A2A"):
   — validated by the same code as `POST /api/alerts`;
 - a data part `{"id": "<stored alert id>"}`;
 - text naming a stored alert id ("please investigate ALR-007-04").
-A message that names no alert is no error: it gets a rejected Task saying how to
-name one (api/a2a_rejections.py). Parts of a media type other than JSON or text are refused with
+A message that names no alert is no error: it gets a Task in INPUT_REQUIRED asking
+which alert (api/a2a_clarifications.py). Parts of a media type other than JSON or text are refused with
 ContentTypeNotSupported (-32005).
 
 Free text is read within bounds and off the event loop: a message of 256 KB of

@@ -24,6 +24,7 @@ from a2a.types import (
     TaskState,
 )
 from a2a.utils.errors import (
+    InvalidParamsError,
     TaskNotCancelableError,
     TaskNotFoundError,
     UnsupportedOperationError,
@@ -163,9 +164,9 @@ async def test_text_naming_a_stored_alert_starts_it_and_hello_gets_a_useful_answ
         assert sent["result"]["task"]["id"] == stored["id"]
         body["params"]["message"]["parts"] = [{"text": "hello"}]
         hello = (await http.post(rpc, json=body, headers=headers)).json()
-        rejected = hello["result"]["task"]  # a rejected Task, not -32602 (issue 14)
-        assert rejected["status"]["state"] == "TASK_STATE_REJECTED"
-        assert "data part" in rejected["status"]["message"]["parts"][0]["text"]
+        asked = hello["result"]["task"]  # a Task asking which alert, not -32602 (issue 14)
+        assert asked["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+        assert "data part" in asked["status"]["message"]["parts"][0]["text"]
         garbage = await http.post(rpc, content=b"{nope", headers=headers)
         assert garbage.json()["error"]["code"] == -32700
         bad_resume = {"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": "NOPE"}}
@@ -174,37 +175,98 @@ async def test_text_naming_a_stored_alert_starts_it_and_hello_gets_a_useful_answ
         ] == -32001
 
 
+def text(task_id: str, words: str, message_id: str, **fields: str) -> Message:
+    return Message(message_id=message_id, role=Role.ROLE_USER, task_id=task_id,
+                   parts=[Part(text=words)], **fields)  # fmt: skip
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_a_message_naming_no_alert_gets_a_rejected_task_saying_what_to_send(
-    stack, connect, protocol
+async def test_a_message_naming_no_alert_gets_a_task_asking_which_alert(
+    stack, second_api, connect, protocol
 ) -> None:
+    """Issue 14: "hello" is a conversation that needs input, not an error and not a
+    finished task: INPUT_REQUIRED, asking which alert; replies that name none keep it
+    waiting and go into its history; another API process serves it; another tenant
+    does not find it; a subscriber sees its cancel; cancel ends it for good."""
     client, _ = await connect(protocol)
-    hello = Message(message_id="hi-1", role=Role.ROLE_USER, parts=[Part(text="hello")])
-    answers = [r async for r in client.send_message(SendMessageRequest(message=hello))]
+    answers = [
+        r async for r in client.send_message(SendMessageRequest(message=text("", "hello", "hi-1")))
+    ]
     assert [r.WhichOneof("payload") for r in answers] == ["task"]
-    rejected = answers[0].task
-    assert rejected.status.state == TaskState.TASK_STATE_REJECTED
-    assert "stored alert id" in rejected.status.message.parts[0].text
-    assert [m.message_id for m in rejected.history] == ["hi-1", f"{rejected.id}-reply"]
-    # Kept nowhere, yet it can be read back; finished, so nothing else applies to it.
-    read = await client.get_task(GetTaskRequest(id=rejected.id))
-    assert read.status.state == TaskState.TASK_STATE_REJECTED
-    assert [m.role for m in read.history] == [Role.ROLE_AGENT]
-    with pytest.raises(TaskNotCancelableError):
-        await client.cancel_task(CancelTaskRequest(id=rejected.id))
-    with pytest.raises(UnsupportedOperationError):
-        async for _ in client.subscribe(SubscribeToTaskRequest(id=rejected.id)):
-            pass
-    again = Message(message_id="hi-2", role=Role.ROLE_USER, task_id=rejected.id,
-                    parts=[Part(text="hello?")])  # fmt: skip
-    with pytest.raises(UnsupportedOperationError):
-        await client.send_message(SendMessageRequest(message=again)).__anext__()
-    # Another tenant (or a forged id) does not find it.
+    asked = answers[0].task
+    assert asked.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    question = asked.status.message.parts[0].text
+    assert question.startswith("Which alert should I investigate?")
+    assert "ALR-1001" in question and "data part" in question
+    assert [m.message_id for m in asked.history] == ["hi-1"]
+
+    # A reply that names no alert, through a second API process: still waiting, history grows.
+    async with A2AConnections(headers=bearer(TOKEN_A)) as elsewhere:
+        second, _ = await elsewhere.open(stack.api_url("api-a2a-second"), protocol)
+        reply = text(asked.id, "what can you do?", "hi-2")
+        again = [r async for r in second.send_message(SendMessageRequest(message=reply))]
+        assert again[0].task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        assert again[0].task.status.message.parts[0].text.startswith("That names no alert")
+        read = await client.get_task(GetTaskRequest(id=asked.id))
+        assert [(m.role, m.message_id) for m in read.history] == [
+            (Role.ROLE_USER, "hi-1"), (Role.ROLE_AGENT, f"{asked.id}-1"), (Role.ROLE_USER, "hi-2"),
+        ]  # fmt: skip
+        last = await second.get_task(GetTaskRequest(id=asked.id, history_length=1))
+        assert [m.message_id for m in last.history] == ["hi-2"]
+        with pytest.raises(InvalidParamsError):
+            wrong = text(asked.id, "hello", "hi-3", context_id="another-context")
+            await client.send_message(SendMessageRequest(message=wrong)).__anext__()
+
     async with A2AConnections(headers=bearer(TOKEN_B)) as others:
         other, _ = await others.open(stack.api_url(), protocol)
-        for task_id in (rejected.id, rejected.id[:-1] + ("0" if rejected.id[-1] != "0" else "1")):
-            with pytest.raises(TaskNotFoundError):
-                await other.get_task(GetTaskRequest(id=task_id))
+        with pytest.raises(TaskNotFoundError):
+            await other.get_task(GetTaskRequest(id=asked.id))
+        with pytest.raises(TaskNotFoundError):
+            await other.cancel_task(CancelTaskRequest(id=asked.id))
+
+    subscription = client.subscribe(SubscribeToTaskRequest(id=asked.id))
+    first = await subscription.__anext__()
+    assert first.task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    canceled = await client.cancel_task(CancelTaskRequest(id=asked.id))
+    assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+    assert "Canceled by" in canceled.status.message.parts[0].text
+    seen = [r async for r in subscription]
+    assert [r.status_update.status.state for r in seen] == [TaskState.TASK_STATE_CANCELED]
+
+    with pytest.raises(TaskNotCancelableError):
+        await client.cancel_task(CancelTaskRequest(id=asked.id))
+    with pytest.raises(UnsupportedOperationError):
+        async for _ in client.subscribe(SubscribeToTaskRequest(id=asked.id)):
+            pass
+    with pytest.raises(UnsupportedOperationError):
+        late = text(asked.id, "investigate ALR-1001", "hi-4")
+        await client.send_message(SendMessageRequest(message=late)).__anext__()
+
+
+@pytest.fixture
+def second_api(stack):
+    stack.start_api("api-a2a-second")
+    yield
+    stack.stop("api-a2a-second")
+
+
+async def test_a_reply_naming_an_alert_starts_its_investigation_and_says_where(
+    connect, demo_alerts
+) -> None:
+    client, _ = await connect("1.0")
+    hello = SendMessageRequest(message=text("", "hello", "hello-then-alert"))
+    asked = await client.send_message(hello).__anext__()
+    alert = fresh_alert(demo_alerts)
+    reply = alert_message(alert)
+    reply.task_id = asked.task.id
+    done = (await client.send_message(SendMessageRequest(message=reply)).__anext__()).task
+    assert done.id == asked.task.id
+    assert done.status.state == TaskState.TASK_STATE_COMPLETED
+    assert list(done.status.message.reference_task_ids) == [alert["id"]]
+    assert get_data_parts(done.status.message.parts) == [{"investigation_task_id": alert["id"]}]
+    investigation = await client.get_task(GetTaskRequest(id=alert["id"]))
+    assert investigation.id == alert["id"]
+    assert investigation.history[0].message_id == f"m-{alert['id']}"
 
 
 async def test_conformance_details_of_the_jsonrpc_endpoint(stack, api, demo_alerts) -> None:

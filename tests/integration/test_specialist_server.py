@@ -25,7 +25,7 @@ from a2a.types import (
     SubscribeToTaskRequest,
     TaskState,
 )
-from a2a.utils.errors import A2AError
+from a2a.utils.errors import A2AError, UnsupportedOperationError
 
 from agents.a2a_events import (
     EVENT_LOG_PATH,
@@ -423,17 +423,49 @@ async def test_question_pauses_the_task_until_the_answer_resumes_it(
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_text_without_an_alert_gets_a_task_asking_for_one(
+    protocol: str, demo: Demo, wash: Agent, connect
+) -> None:
+    """A generic A2A client's "hello" is a conversation that needs input (issue 14):
+    INPUT_REQUIRED asking for the alert; text again keeps it waiting, in its history;
+    the alert, sent on the same task, starts the analysis there; cancel ends one."""
+    client, _ = await connect(wash, protocol)
+    hello = Message(message_id="h1", role=Role.ROLE_USER, parts=[Part(text="look at ACC1")])
+    asked = [r async for r in client.send_message(SendMessageRequest(message=hello))]
+    task_id = asked[0].task.id
+    assert [state_of(r) for r in asked][-1] == TaskState.TASK_STATE_INPUT_REQUIRED
+    read = await client.get_task(GetTaskRequest(id=task_id))
+    assert read.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert read.status.message.parts[0].text.startswith("Which alert should I analyse?")
+    assert '{"alert": {...}}' in read.status.message.parts[0].text
+
+    again = Message(message_id="h2", role=Role.ROLE_USER, task_id=task_id, parts=[Part(text="?")])
+    await stream(client.send_message(SendMessageRequest(message=again)))
+    read = await client.get_task(GetTaskRequest(id=task_id))
+    assert read.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert read.status.message.parts[0].text.startswith("That message holds no alert either.")
+    assert [(m.role, m.message_id) for m in read.history if m.role == Role.ROLE_USER] == [
+        (Role.ROLE_USER, "h1"), (Role.ROLE_USER, "h2"),
+    ]  # fmt: skip
+    assert any(m.role == Role.ROLE_AGENT for m in read.history)  # the first question
+
+    alert = alert_message(demo.first("wash_trade", "escalate"))
+    alert.task_id = task_id
+    analysed = await stream(client.send_message(SendMessageRequest(message=alert)))
+    assert analysed.task_id == task_id
+    assert analysed.states[-1] == TaskState.TASK_STATE_COMPLETED and analysed.findings
+
+    other = Message(message_id="h3", role=Role.ROLE_USER, parts=[Part(text="hi")])
+    waiting = [r async for r in client.send_message(SendMessageRequest(message=other))]
+    canceled = await client.cancel_task(CancelTaskRequest(id=waiting[0].task.id))
+    assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_bad_requests_get_a_clear_invalid_params_error(
     protocol: str, demo: Demo, wash: Agent, connect
 ) -> None:
     client, _ = await connect(wash, protocol)
-    # Text alone starts nothing: a Message says what to send (a generic A2A client's
-    # "hello" is no error, issue 14); a data part without an alert is -32602.
-    not_an_alert = Message(message_id="m1", role=Role.ROLE_USER, parts=[Part(text="look at ACC1")])
-    replies = [r async for r in client.send_message(SendMessageRequest(message=not_an_alert))]
-    assert [r.WhichOneof("payload") for r in replies] == ["message"]
-    assert '{"alert": {...}}' in replies[0].message.parts[0].text
-    assert replies[0].message.context_id  # generated, as a new conversation needs one
     no_alert = Message(message_id="m2", role=Role.ROLE_USER, parts=[data_part({"x": 1})])
     with pytest.raises(A2AError, match=r'expected a data part \{"alert"'):
         await stream(client.send_message(SendMessageRequest(message=no_alert)))
@@ -445,7 +477,7 @@ async def test_bad_requests_get_a_clear_invalid_params_error(
 
     done = await stream(client.send_message(investigate(demo.first("wash_trade", "escalate"))))
     late = answer_message("yes", task_id=done.task_id, context_id=done.context_id)
-    with pytest.raises(A2AError, match="is completed, not waiting for input"):
+    with pytest.raises(UnsupportedOperationError, match="is completed; it takes no more messages"):
         await stream(client.send_message(SendMessageRequest(message=late)))
     # The agent still serves normally afterwards.
     assert (await client.get_task(GetTaskRequest(id=done.task_id))).status.state == (
