@@ -120,7 +120,11 @@ class ClarificationTasks:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         # NullPool: a connection per operation, nothing held between requests (SQLite
         # opens in microseconds) and no connection thread left to outlive the process.
-        engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}", poolclass=NullPool)
+        # A 30 s busy timeout, as the alert store's own connections: a CSV import holds
+        # the write lock for a while, and a message should wait for it, not fail.
+        engine = create_async_engine(
+            f"sqlite+aiosqlite:///{db_path}", poolclass=NullPool, connect_args={"timeout": 30}
+        )
         self._store = DatabaseTaskStore(engine, owner_resolver=_tenant_of)
         self._store.task_model = ClarificationTaskModel  # its table, not the SDK's `tasks`
         self._ready = False

@@ -71,6 +71,7 @@ from api.problems import Problem
 from api.routes.events import BadOffset, parse_offset
 from api.stream_metrics import metered_stream
 from surveil.cases import ACTING_ROLES, Action
+from surveil.events import ProgressEvent
 from surveil.tasks import TERMINAL_TASK_STATES, Answer, TaskSnapshot
 
 log = logging.getLogger("surveil.api.a2a")
@@ -332,14 +333,28 @@ class TemporalRequestHandler(RequestHandler):
             metrics.RECONNECTIONS.labels(transport="a2a").inc()
         workflow_id = workflow_id_for(tenant, alert_id)
         with metered_stream("a2a", self.services.streams, tenant) as stream:
+            # A terminal event is held until the next event or the stream's end: the
+            # stream goes on past a run's end only when a retry or re-run followed it,
+            # and then that end is not the task's (A2A clients stop at a final state).
+            held: tuple[int, ProgressEvent] | None = None
             async for offset, event in self.services.hub.subscribe(workflow_id, from_offset):
+                if held is not None:
+                    for a2a_event in events_for(alert_id, *held, run_ended=True):
+                        yield a2a_event
+                    held = None
                 if event.is_terminal and (event.data or {}).get("state") == "completed":
                     determination = await self._determination(tenant, alert_id, offset)
                     if determination is not None:
                         yield determination
-                for a2a_event in events_for(alert_id, offset, event):
-                    yield a2a_event
+                if event.is_terminal:
+                    held = (offset, event)
+                else:
+                    for a2a_event in events_for(alert_id, offset, event):
+                        yield a2a_event
                 stream.wrote(event)
+            if held is not None:
+                for a2a_event in events_for(alert_id, *held):
+                    yield a2a_event
 
     async def _determination(self, tenant: str, alert_id: str, offset: int) -> Event | None:
         try:

@@ -71,7 +71,11 @@ def event_message(alert_id: str, offset: int, event: ProgressEvent) -> Message:
     )
 
 
-def _event_state(event: ProgressEvent) -> TaskState:
+def _event_state(event: ProgressEvent, *, run_ended: bool = False) -> TaskState:
+    if event.is_terminal and run_ended:
+        # A run's end that a retry or re-run followed: the task goes on. Its message
+        # still says how that run ended (`data.state`).
+        return TaskState.TASK_STATE_WORKING
     if event.is_terminal:
         return STATE[SurveilState((event.data or {})["state"])]
     if event.type == "input_required":
@@ -79,9 +83,13 @@ def _event_state(event: ProgressEvent) -> TaskState:
     return TaskState.TASK_STATE_WORKING
 
 
-def events_for(alert_id: str, offset: int, event: ProgressEvent) -> list[Event]:
+def events_for(
+    alert_id: str, offset: int, event: ProgressEvent, *, run_ended: bool = False
+) -> list[Event]:
     """A2A events for one ProgressEvent (a finding also arrives as an artifact, before
-    its status update: the status update is the one that carries the SSE id)."""
+    its status update: the status update is the one that carries the SSE id).
+    `run_ended`: a terminal event that later events followed (a retry, a re-run) is
+    WORKING, so an A2A client does not stop at it."""
     meta = struct({"offset": str(offset), "type": event.type.value, "agent": event.agent})
     out: list[Event] = []
     if event.type == "finding" and event.data:
@@ -92,7 +100,7 @@ def events_for(alert_id: str, offset: int, event: ProgressEvent) -> list[Event]:
         ))  # fmt: skip
     out.append(TaskStatusUpdateEvent(
         task_id=alert_id, context_id=alert_id, metadata=meta,
-        status=TaskStatus(state=_event_state(event),
+        status=TaskStatus(state=_event_state(event, run_ended=run_ended),
                           message=event_message(alert_id, offset, event),
                           timestamp=event.timestamp),
     ))  # fmt: skip

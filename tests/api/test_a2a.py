@@ -369,3 +369,51 @@ async def test_list_tasks_shows_canceled_tasks_and_counts_them_all(api, demo_ale
     body, headers = rpc("ListTasks", {"pageSize": 1})
     page = (await api.post("/a2a", json=body, headers=headers)).json()["result"]
     assert len(page["tasks"]) == 1 and page["totalSize"] > 1  # the total, not the page
+
+
+ASKS_ANALYST = "ALR-007-12"  # the wash-trade specialist asks about common control
+FINAL_STATES = {TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_FAILED,
+                TaskState.TASK_STATE_CANCELED}  # fmt: skip
+
+
+async def test_a_subscriber_reads_through_a_canceled_run_into_its_retry(
+    api, connect, demo_alerts
+) -> None:
+    """A run's end that a retry followed is not the task's end: an A2A client reading
+    through it sees it as WORKING (its message still says the run was canceled) and only
+    the last run's end as final."""
+    client, _ = await connect("1.0")
+    alert = fresh_alert(demo_alerts)
+    alert.update({k: v for k, v in next(a for a in demo_alerts if a["id"] == ASKS_ANALYST).items()
+                  if k not in ("id", "tenant")})  # fmt: skip
+    sent = client.send_message(SendMessageRequest(message=alert_message(alert)))
+    async for response in sent:
+        if response.status_update.status.state == TaskState.TASK_STATE_INPUT_REQUIRED:
+            break
+    await sent.aclose()
+    canceled = await client.cancel_task(CancelTaskRequest(id=alert["id"]))
+    assert canceled.status.state == TaskState.TASK_STATE_CANCELED
+    assert (await api.post(f"/api/alerts/{alert['id']}/retry")).status_code == 202
+
+    states: list[int] = []
+    run_ends: list[tuple[int, str]] = []
+    async for response in client.subscribe(SubscribeToTaskRequest(id=alert["id"])):
+        if not response.HasField("status_update"):
+            continue
+        status = response.status_update.status
+        states.append(status.state)
+        event = get_data_parts(status.message.parts)[0]
+        if (
+            event["agent"] == "orchestrator"
+            and event["type"] == "status"
+            and event.get("data", {}).get("state") in ("canceled", "completed")
+        ):  # a run's end
+            run_ends.append((status.state, event["data"]["state"]))
+        if status.state == TaskState.TASK_STATE_INPUT_REQUIRED and run_ends:  # asked again
+            answer = text(alert["id"], "no", f"answer-{len(states)}")
+            await client.send_message(SendMessageRequest(message=answer)).__anext__()
+    assert run_ends == [
+        (TaskState.TASK_STATE_WORKING, "canceled"), (TaskState.TASK_STATE_COMPLETED, "completed")
+    ]  # fmt: skip
+    assert [s for s in states if s in FINAL_STATES] == [TaskState.TASK_STATE_COMPLETED]
+    assert states[-1] == TaskState.TASK_STATE_COMPLETED
