@@ -1,18 +1,23 @@
-"""The live tail: LLM token frames as the relays see them, served by the worker.
+"""The live tail: the agents' events as the relays see them, served by the worker.
 
 Why it exists: the durable stream batches token frames for up to
 `relay_batch_interval_ms` (6 s) so a 10-minute investigation stays inside Temporal's
-limits; a person watching should still see the narrative as the LLM writes it. So
-every relay in this process also hands its token frames to `LIVE_FEEDS` at once, and
-the worker serves them at `GET /live/{workflow_id}` (SSE, the agents' bearer token)
-to the API processes that follow the investigation.
+limits, and even a milestone takes a signal, a workflow task and a reader's Query to
+get there; a person watching should see the narrative as the LLM writes it. So every
+relay in this process also hands each agent event to `LIVE_FEEDS` at once, and the
+worker serves them at `GET /live/{workflow_id}` (SSE, the agents' bearer token) to
+the API processes that follow the investigation.
 
-The contract stays the durable stream's: live frames carry `(agent, seq)` and no
-offset. They are a preview; the same frames reach the durable stream a few seconds
-later, with offsets, and a reader drops the repeat by `(agent, seq)`. A reader too
-slow for the live tail loses live frames, never durable ones. A worker restart loses
-the live tail of its relays until the retried activities run again (the durable
-stream loses nothing).
+The same feed says when an investigation's durable stream grew (`advanced`, with its
+next offset): the workflow tells it after appending, in the worker that ran the
+workflow task, so a reader Queries the stream then instead of polling it often.
+
+The contract stays the durable stream's: live events carry `(agent, seq)` and no
+offset. They are a preview; the same events reach the durable stream later, with
+offsets, and a reader drops the repeat by `(agent, seq)`. A reader too slow for the
+live tail loses live events, never durable ones. A worker restart loses the live
+tail of its relays until the retried activities run again (the durable stream loses
+nothing).
 """
 
 from __future__ import annotations
@@ -31,30 +36,49 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from surveil.events import ProgressEvent
-from surveil.live import LIVE_EVENT
+from surveil.live import ADVANCED_EVENT, LIVE_EVENT
 
 log = logging.getLogger("surveil.worker.live")
 
-# Frames a live reader may be behind before it misses some (a 100 ms frame each).
+# Items a live reader may be behind before it misses some.
 MAX_BEHIND = 512
+
+
+# What a live reader gets: an agent event, or the durable stream's new next offset.
+LiveItem = ProgressEvent | int
 
 
 class LiveFeeds:
     """This process's live readers per investigation (workflow id)."""
 
     def __init__(self) -> None:
-        self._readers: dict[str, set[asyncio.Queue[ProgressEvent]]] = defaultdict(set)
+        self._readers: dict[str, set[asyncio.Queue[LiveItem]]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
 
     def offer(self, workflow_id: str, event: ProgressEvent) -> None:
+        self._put(workflow_id, event)
+
+    def stream_advanced(self, workflow_id: str, next_offset: int) -> None:
+        """The investigation's durable stream now ends before `next_offset`.
+
+        Called by the workflow during its workflow task, on the thread the worker runs
+        workflow tasks on, so it hops to the event loop that serves the readers. Not
+        during replay: only a task that really appended has news."""
+        if self._loop is None or workflow_id not in self._readers:
+            return
+        self._loop.call_soon_threadsafe(self._put, workflow_id, next_offset)
+
+    def _put(self, workflow_id: str, item: LiveItem) -> None:
         for queue in self._readers.get(workflow_id, ()):
             if queue.full():
                 self.dropped += 1  # the durable stream will bring it
             else:
-                queue.put_nowait(event)
+                queue.put_nowait(item)
 
-    async def follow(self, workflow_id: str) -> AsyncIterator[ProgressEvent]:
-        queue: asyncio.Queue[ProgressEvent] = asyncio.Queue(MAX_BEHIND)
+    async def follow(self, workflow_id: str) -> AsyncIterator[LiveItem]:
+        self._loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[LiveItem] = asyncio.Queue(MAX_BEHIND)
         self._readers[workflow_id].add(queue)
         try:
             while True:
@@ -82,8 +106,11 @@ def live_app(feeds: LiveFeeds, token: str) -> Starlette:
         workflow_id = request.path_params["workflow_id"]
 
         async def frames() -> AsyncIterator[ServerSentEvent]:
-            async for event in feeds.follow(workflow_id):
-                yield ServerSentEvent(data=event.model_dump_json(), event=LIVE_EVENT)
+            async for item in feeds.follow(workflow_id):
+                if isinstance(item, int):
+                    yield ServerSentEvent(data=str(item), event=ADVANCED_EVENT)
+                else:
+                    yield ServerSentEvent(data=item.model_dump_json(), event=LIVE_EVENT)
 
         return EventSourceResponse(frames(), ping=15)
 

@@ -13,8 +13,9 @@ history ~4 events, so batching is what keeps a 10-minute run inside its limits):
 - Token frames (`message_delta`) wait up to `relay_batch_interval_ms` and go
   together; anything past `relay_max_batch_events` or `MAX_BATCH_BYTES` goes at once.
 - Sending is serial and in order: the next batch goes when the last one was taken.
-- Token frames also go at once to this worker's live tail (activities/live_feed.py),
-  which API processes read so a viewer sees tokens as the LLM writes them.
+- Every agent event (it has a seq) also goes at once to this worker's live tail
+  (activities/live_feed.py), which API processes read so a viewer sees tokens as the
+  LLM writes them and steps as they happen.
 A signal that fails is sent again with the same batch number, so the workflow drops
 it if the first one did land.
 """
@@ -122,8 +123,8 @@ class EventRelay:
 
     async def publish(self, event: ProgressEvent) -> None:
         event, size = _within_size(event.model_copy(update={"attempt": self.attempt}))
-        if event.type == EventType.message_delta:
-            LIVE_FEEDS.offer(self._workflow_id, event)  # the live tail, ahead of the batch
+        if event.seq is not None:  # an agent's event: the live tail, ahead of the batch
+            LIVE_FEEDS.offer(self._workflow_id, event)
         if self._pending and self._pending_bytes + size > MAX_BATCH_BYTES:
             await self.flush()
         self._pending.append(event)

@@ -7,10 +7,12 @@ so a token, a step or a question looks the same wherever it is watched:
   the run stamps them with its agent name.
 - `messages` chunks are LLM tokens. They leave as `message_delta` frames whose step
   is the node that called the LLM: the tokens of one (agent, step) that arrive within
-  `stream_frame_ms` of the frame's first are joined into one event, and a frame is
-  closed by any other event (so order is kept). A 10-minute answer is then ~10
-  events a second instead of one per token — what keeps the durable stream inside
-  Temporal's limits — and the concatenated text is the same.
+  `stream_frame_ms` of the frame's first are joined into one event. A frame leaves
+  when that time is up, whether or not another token came (so no token waits longer
+  than stream_frame_ms), or earlier when any other event closes it (so order is
+  kept). A 10-minute answer is then at most ~25 events a second instead of one per
+  token — what keeps the durable stream inside Temporal's limits — and the
+  concatenated text is the same.
 - an `__interrupt__` in `updates` is a question for the analyst; it becomes one
   `input_required` event, the last one of the run. Resume with
   `GraphRun(graph, resume_command(answer), thread_id=<same thread>)`.
@@ -18,6 +20,8 @@ so a token, a step or a question looks the same wherever it is watched:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -87,27 +91,38 @@ class GraphRun:
 
     async def events(self) -> AsyncIterator[ProgressEvent]:
         frame: ProgressEvent | None = None
-        frame_started = 0.0
-        async for event in self._raw_events():
-            if event.type == EventType.message_delta:
-                now = time.monotonic()
-                if (
-                    frame is not None
-                    and frame.step == event.step
-                    and now - frame_started < self._frame_s
-                ):
-                    frame.text = (frame.text or "") + (event.text or "")
+        frame_closes = 0.0
+        raw = _Prefetch(self._raw_events())
+        try:
+            while True:
+                if frame is not None and not await raw.ready_by(frame_closes):
+                    # No frame waits longer than stream_frame_ms for its next token.
+                    yield frame
+                    frame = None
+                    continue
+                event = await raw.next()
+                if event is None:
+                    break
+                if event.type == EventType.message_delta:
+                    if (
+                        frame is not None
+                        and frame.step == event.step
+                        and time.monotonic() < frame_closes
+                    ):
+                        frame.text = (frame.text or "") + (event.text or "")
+                        continue
+                    if frame is not None:
+                        yield frame
+                    frame, frame_closes = event, time.monotonic() + self._frame_s
                     continue
                 if frame is not None:
                     yield frame
-                frame, frame_started = event, now
-                continue
+                    frame = None
+                yield event
             if frame is not None:
                 yield frame
-                frame = None
-            yield event
-        if frame is not None:
-            yield frame
+        finally:
+            await raw.aclose()
 
     async def _raw_events(self) -> AsyncIterator[ProgressEvent]:
         if self._started:
@@ -187,6 +202,57 @@ class GraphRun:
         if snapshot.values:
             self.values = dict(snapshot.values)
         return next((task.name for task in snapshot.tasks if task.interrupts), None)
+
+
+class _Prefetch:
+    """Reads an async iterator in a task of its own, so the reader can stop waiting
+    for the next item (a frame is due) without cancelling the iterator: LangGraph's
+    stream runs in one task and one context from its first step to its last."""
+
+    def __init__(self, source: AsyncIterator[ProgressEvent]) -> None:
+        self._source = source
+        self._items: asyncio.Queue[ProgressEvent | BaseException | None] = asyncio.Queue(256)
+        self._task = asyncio.create_task(self._pump())
+        self._head: ProgressEvent | BaseException | None = None
+        self._has_head = False
+
+    async def _pump(self) -> None:
+        try:
+            async for item in self._source:
+                await self._items.put(item)
+        except Exception as exc:  # handed to the reader, raised where it reads
+            await self._items.put(exc)
+            return
+        await self._items.put(None)
+
+    async def ready_by(self, deadline: float) -> bool:
+        """Whether an item (or the end) is there by `deadline` (time.monotonic())."""
+        if not self._has_head and not self._items.empty():
+            self._head, self._has_head = self._items.get_nowait(), True
+        if not self._has_head:
+            try:
+                self._head = await asyncio.wait_for(
+                    self._items.get(), max(0.0, deadline - time.monotonic())
+                )
+            except TimeoutError:
+                return False
+            self._has_head = True
+        return True
+
+    async def next(self) -> ProgressEvent | None:
+        """The next item; None at the end; the source's exception, raised."""
+        if self._has_head:
+            item, self._head, self._has_head = self._head, None, False
+        else:
+            item = await self._items.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def aclose(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 def _tenant_of(graph_input: Any) -> str | None:

@@ -9,6 +9,7 @@ certificate that CA did not sign. The worker (any A2A client of the agents) pres
 
 from __future__ import annotations
 
+import functools
 import ssl
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,22 @@ def client_ssl_context(settings: Settings | None = None) -> ssl.SSLContext:
     """What an A2A client of the agents verifies (the agents' CA, else the system's)
     and presents (the client certificate, when configured)."""
     settings = settings or get_settings()
-    context = ssl.create_default_context(cafile=_readable("agent_tls_ca", settings.agent_tls_ca))
+    ca = _readable("agent_tls_ca", settings.agent_tls_ca)
     cert, key = _pair(settings, "agent_client_cert", "agent_client_key")
+    # Loading the trust store costs ~10 ms of CPU; every specialist activity opens a
+    # client. Reuse the context while the files are unchanged (a rotated one reloads).
+    return _client_context(ca, cert, key, _mtimes(ca, cert, key))
+
+
+def _mtimes(*paths: str | None) -> tuple[float, ...]:
+    return tuple(Path(p).stat().st_mtime if p else 0.0 for p in paths)
+
+
+@functools.lru_cache(maxsize=8)
+def _client_context(
+    ca: str | None, cert: str | None, key: str | None, mtimes: tuple[float, ...]
+) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca)
     if cert is not None:
         context.load_cert_chain(cert, key)
     return context

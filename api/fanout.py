@@ -19,9 +19,11 @@ and appends each item to a bounded replay buffer and to every viewer's bounded q
 - Every viewer receives the same `StreamItem` object for an offset, so a transport's
   encoding of it (SSE frame, JSON) is computed once, not once per viewer.
 - With a live source (api/live_tail.py), the channel also reads the workers' live
-  tail and offers each token frame, as a `LiveItem` without offset, to the viewers
-  that asked for it — only frames whose `(agent, seq)` the durable stream has not
-  brought yet. A live frame never fills a viewer's queue to lagging: it is dropped.
+  tail and offers each agent event, as a `LiveItem` without offset, to the viewers
+  that asked for it — only events whose `(agent, seq)` the durable stream has not
+  brought yet. A live event never fills a viewer's queue to lagging: it is dropped.
+  The live tail also says when the durable stream grew; the channel then wakes its
+  subscription, which reads at once instead of at its next poll.
 """
 
 from __future__ import annotations
@@ -40,10 +42,13 @@ from surveil.events import ProgressEvent
 log = logging.getLogger("surveil.api.fanout")
 
 SourceItem = tuple[int, ProgressEvent]
-# (stream key, first offset wanted) -> items in offset order; ends when the stream ends.
-SourceFactory = Callable[[str, int], AsyncIterator[SourceItem]]
-# stream key -> live token frames (no offsets), until cancelled.
-LiveSource = Callable[[str], AsyncIterator[ProgressEvent]]
+# (stream key, first offset wanted[, wake]) -> items in offset order; ends when the
+# stream ends. `wake` (an asyncio.Event), when given, is set when the stream has grown:
+# a polling source reads then rather than at its next poll.
+SourceFactory = Callable[..., AsyncIterator[SourceItem]]
+# stream key -> live agent events (no offsets) and, as ints, the durable stream's new
+# next offset, until cancelled.
+LiveSource = Callable[[str], AsyncIterator[ProgressEvent | int]]
 Encoder = Callable[[int, ProgressEvent], Any]
 
 
@@ -128,6 +133,7 @@ class Channel:
         self.error: BaseException | None = None
         self._linger: asyncio.TimerHandle | None = None
         self._durable_seq: dict[str, int] = {}  # highest seq per agent the pump brought
+        self._grown = asyncio.Event()  # the live tail says the durable stream grew
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._pump(), name=f"pump {key}")
         self._live_task = (
@@ -161,6 +167,10 @@ class Channel:
 
     async def _follow_live(self, source: LiveSource) -> None:
         async for event in source(self.key):
+            if isinstance(event, int):
+                if event > self.next_offset:
+                    self._grown.set()
+                continue
             if event.seq is not None and event.seq <= self._durable_seq.get(event.agent, -1):
                 continue  # the durable stream already brought it
             item = LiveItem(event)
@@ -176,7 +186,8 @@ class Channel:
             while True:
                 try:
                     last: ProgressEvent | None = None
-                    async for offset, event in self.hub.source(self.key, self.next_offset):
+                    source = self.hub.source(self.key, self.next_offset, self._grown)
+                    async for offset, event in source:
                         failures = 0
                         self._publish(StreamItem(offset, event))
                         last = event

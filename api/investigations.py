@@ -385,12 +385,20 @@ class Investigations:
         except WorkflowQueryFailedError as exc:
             raise NotAllowedNow(str(exc)) from exc
 
-    async def events(self, workflow_id: str, from_offset: int) -> AsyncIterator[SourceItem]:
-        """The raw Temporal subscription (the fan-out's source)."""
+    async def events(
+        self, workflow_id: str, from_offset: int, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[SourceItem]:
+        """The raw Temporal subscription (the fan-out's source). Woken by the workers'
+        live tail when the stream grows, it polls only every `stream_poll_idle_ms`, in
+        case a hint was lost; without one, every `stream_poll_interval_ms`."""
         client = await self.client()
-        interval = timedelta(milliseconds=self.settings.stream_poll_interval_ms)
+        s = self.settings
+        woken = wake is not None and bool(s.worker_live_urls)
+        interval = timedelta(
+            milliseconds=s.stream_poll_idle_ms if woken else s.stream_poll_interval_ms
+        )
         async for item in wf_client.events(
-            client, workflow_id, from_offset, poll_interval=interval
+            client, workflow_id, from_offset, poll_interval=interval, wake=wake
         ):
             yield item
 

@@ -1,8 +1,9 @@
 """Reading the workers' live tails of one investigation (activities/live_feed.py).
 
 The fan-out (api/fanout.py) opens one `LiveTail.events(workflow_id)` per followed
-investigation beside its durable reader, and hands the frames to the viewers that
-asked for them (the SSE route does; A2A and the CLI read durable events only). Every
+investigation beside its durable reader, and hands the agent events to the viewers
+that asked for them (the SSE route does; A2A and the CLI read durable events only),
+and the "stream grew" hints (ints: the new next offset) to its durable reader. Every
 configured worker is followed, because any of them may run a relay of the
 investigation; a worker that is down is tried again with backoff. A URL whose host
 name resolves to several addresses (a compose service scaled to N workers) is followed
@@ -24,7 +25,7 @@ from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
 from surveil.events import ProgressEvent
-from surveil.live import LIVE_EVENT
+from surveil.live import ADVANCED_EVENT, LIVE_EVENT
 
 log = logging.getLogger("surveil.api.live")
 
@@ -50,9 +51,10 @@ class LiveTail:
             )
         return self._http
 
-    async def events(self, workflow_id: str) -> AsyncIterator[ProgressEvent]:
-        """Live frames of the investigation from every worker, until cancelled."""
-        frames: asyncio.Queue[ProgressEvent] = asyncio.Queue(maxsize=1024)
+    async def events(self, workflow_id: str) -> AsyncIterator[ProgressEvent | int]:
+        """Live agent events of the investigation from every worker, and the durable
+        stream's next offset whenever a worker says it grew, until cancelled."""
+        frames: asyncio.Queue[ProgressEvent | int] = asyncio.Queue(maxsize=1024)
         urls = [url for configured in self.urls for url in await _each_address(configured)]
         readers = [
             asyncio.create_task(self._follow(url, workflow_id, frames), name=f"live {url}")
@@ -67,7 +69,7 @@ class LiveTail:
             await asyncio.gather(*readers, return_exceptions=True)
 
     async def _follow(
-        self, url: str, workflow_id: str, frames: asyncio.Queue[ProgressEvent]
+        self, url: str, workflow_id: str, frames: asyncio.Queue[ProgressEvent | int]
     ) -> None:
         backoff = FIRST_BACKOFF_S
         while True:
@@ -78,12 +80,13 @@ class LiveTail:
                     source.response.raise_for_status()
                     backoff = FIRST_BACKOFF_S
                     async for sse in source.aiter_sse():
-                        if sse.event != LIVE_EVENT or not sse.data:
-                            continue
-                        if frames.full():
+                        if frames.full() or not sse.data:
                             continue  # a slow consumer: the durable stream brings it
-                        frames.put_nowait(ProgressEvent.model_validate_json(sse.data))
-            except (httpx.HTTPError, SSEError, ValidationError) as exc:
+                        if sse.event == LIVE_EVENT:
+                            frames.put_nowait(ProgressEvent.model_validate_json(sse.data))
+                        elif sse.event == ADVANCED_EVENT:
+                            frames.put_nowait(int(sse.data))
+            except (httpx.HTTPError, SSEError, ValidationError, ValueError) as exc:
                 log.debug("live tail %s of %s: %s", url, workflow_id, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -25,7 +25,7 @@ STREAM_PROBES = 3  # direct Workflow Streams subscribers per level (each is a po
 async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float) -> dict[str, Any]:
     alerts = live.fresh_alerts(concurrency, tag)
     metrics_before = await live.metrics()
-    cpu_before = _stack_cpu_seconds(live)
+    cpu_before = procstat.stack_usage(live.stack)
     started = time.monotonic()
     await live.submit(alerts)
     submitted_s = time.monotonic() - started
@@ -55,13 +55,22 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
     if group["terminal"] < concurrency:  # cut short by the time limit
         await live.cancel([a["id"] for a in alerts])
     metrics_after = await live.metrics()
-    cpu_s = _stack_cpu_seconds(live) - cpu_before
+    cpu_by_process = procstat.stack_cpu_since(live.stack, cpu_before)
+    cpu_s = sum(cpu_by_process.values())
+    # Each stream event once: the offsets the viewers received (a live frame and its
+    # durable copy are one event).
+    stream_events = group["events"] - group["live"]
     return {
         "concurrency": concurrency,
         "token_delay_ms": live.token_delay_ms,
         "submit_s": submitted_s,
         "wall_s": wall_s,
         "stack_cpu_s_per_investigation": cpu_s / concurrency,
+        "stream_events": stream_events,
+        "cpu_ms_per_event": {
+            **{name: 1000 * s / max(1, stream_events) for name, s in cpu_by_process.items()},
+            "total": 1000 * cpu_s / max(1, stream_events),
+        },
         "events": group["events"],
         "completed": group["terminal"],
         "gaps": group["gaps"],
@@ -70,6 +79,7 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
         "errors": group["error_samples"],
         "replayed": group["replayed"],
         "client": group["latency_ms"],
+        "client_by_kind": group["latency_ms_by_kind"],
         "hops": {
             "a2a": _or_error(a2a_hop),
             "workflow_stream": _or_error(stream_hop),
@@ -77,15 +87,6 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
         },
         "workflow_ids": workflow_ids,
     }
-
-
-def _stack_cpu_seconds(live: LiveStack) -> float:
-    """CPU of every process of the stack (Temporal, agents, worker, API) so far."""
-    return sum(
-        procstat.usage(child.pid).cpu_seconds
-        for child in live.stack.children.values()
-        if child.proc is not None and child.proc.poll() is None
-    )
 
 
 def _or_error(value: Any) -> Any:

@@ -16,7 +16,8 @@ loose rather than let them hold up the fast ones or grow its memory without boun
 Knobs (env): LOAD_SECONDS, LOAD_INVESTIGATIONS (100), LOAD_VIEWERS (1000),
 LOAD_SLOW_VIEWERS (50), LOAD_SLOW_PAUSE_MS (250), LOAD_TOKEN_DELAY_MS (60, about an
 LLM's pace), LOAD_QUEUE_LENGTH (alerts per queue, default enough for the hold), LOAD_CONNECT_S (300, how long viewers may take to connect), LOAD_OUT (default
-benchmarks/results/load.json), LOAD_WORKDIR (keep the stack's logs there).
+benchmarks/results/load.json), LOAD_WORKDIR (keep the stack's logs there),
+LOAD_PROFILE_S (30: py-spy samples every process for that long mid-hold; 0 = off).
 Exit status 1 if any event was dropped.
 """
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import procstat
+from benchmarks import procstat, profiles
 from benchmarks.fanout import open_streams
 from benchmarks.live_stack import AUTH, LiveStack
 from benchmarks.report import RESULTS_DIR, Report, Row, machine_facts
@@ -49,6 +50,7 @@ class LoadPlan:
     slow_pause_ms: float
     token_delay_ms: float
     queue_length: int  # alerts per queue, one after another
+    profile_s: float  # py-spy each process for this long mid-hold (0: no profiles)
 
     @classmethod
     def from_env(cls) -> LoadPlan:
@@ -64,6 +66,7 @@ class LoadPlan:
             # An investigation lasts 20 s or more at this pace: one per 10 s of hold
             # leaves queues that do not run dry.
             queue_length=int(env.get("LOAD_QUEUE_LENGTH", 0)) or 2 + int(seconds // 10),
+            profile_s=float(env.get("LOAD_PROFILE_S", 30)),
         )
 
 
@@ -103,6 +106,8 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
         print(f"… submitting {plan.investigations} investigations", flush=True)
         await live.submit([queue[0] for queue in queues])
         print(f"… connecting {plan.viewers} viewers", flush=True)
+        # CPU is counted over the same window as the events the viewers count.
+        processes_at_start = procstat.stack_usage(live.stack)
         connecting = time.monotonic()
         viewers = await ViewerProcess(viewer_spec(live, queues, plan)).start(
             ready_within_s=float(os.environ.get("LOAD_CONNECT_S", 300)), require_ready=False
@@ -113,6 +118,11 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
         samples = []
         start = last = procstat.usage(live.api_pid)
         deadline = time.monotonic() + plan.seconds
+        profiling = (
+            asyncio.create_task(_profile_mid_hold(live, plan, workdir / "profiles"))
+            if plan.profile_s > 0
+            else None
+        )
         while time.monotonic() < deadline:
             await asyncio.sleep(min(SAMPLE_EVERY_S, max(0.0, deadline - time.monotonic())))
             now = procstat.usage(live.api_pid)
@@ -127,7 +137,9 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
                   f"CPU {samples[-1]['cpu_pct']:.0f}%  open {samples[-1]['open_streams']}",
                   flush=True)  # fmt: skip
         end = procstat.usage(live.api_pid)
+        profile = await profiling if profiling is not None else None
         result = await viewers.result(stop=True, within_s=120)
+        processes_cpu_s = procstat.stack_cpu_since(live.stack, processes_at_start)
         metrics = await live.metrics()
     finally:
         await asyncio.to_thread(live.stop)
@@ -152,7 +164,20 @@ async def run_load(plan: LoadPlan, workdir: Path) -> dict[str, Any]:
         "samples": samples,
         "groups": result["groups"],
         "lagged_disconnects": lagged,
+        "processes_cpu_s": processes_cpu_s,
+        "profile": profile,
     }
+
+
+async def _profile_mid_hold(live: LiveStack, plan: LoadPlan, out_dir: Path) -> dict[str, Any]:
+    """py-spy every process of the stack for `profile_s`, centred in the hold."""
+    await asyncio.sleep(max(0.0, (plan.seconds - plan.profile_s) / 2))
+    pids = {
+        name: child.pid
+        for name, child in live.stack.children.items()
+        if name != "temporal" and child.proc is not None and child.proc.poll() is None
+    }
+    return await profiles.record(pids, min(plan.profile_s, plan.seconds), out_dir)
 
 
 def _reasons(groups: dict[str, Any]) -> str:
@@ -161,6 +186,23 @@ def _reasons(groups: dict[str, Any]) -> str:
         for reason, n in g.get("failure_reasons", {}).items():
             counts[reason] = counts.get(reason, 0) + n
     return "(" + ", ".join(f"{r} ×{n}" for r, n in sorted(counts.items())) + ")" if counts else ""
+
+
+def cpu_ms_per_event(out: dict[str, Any]) -> dict[str, float]:
+    """CPU of each process per distinct stream event, over the viewers' whole window.
+
+    Viewers of one investigation receive the same events, so the distinct events are
+    what the viewers received (each offset once: a live frame and its durable copy are
+    one event) divided by the viewers per investigation.
+    """
+    plan, groups = out["plan"], out["groups"]
+    received = sum(g["events"] - g.get("live", 0) for g in groups.values())
+    distinct = received / max(1.0, plan["viewers"] / plan["investigations"])
+    cpu = out.get("processes_cpu_s") or {}
+    if not cpu or distinct <= 0:
+        return {}
+    per_process = {name: 1000 * seconds / distinct for name, seconds in sorted(cpu.items())}
+    return {**per_process, "total": sum(per_process.values())}
 
 
 def report_for(out: dict[str, Any]) -> Report:
@@ -204,12 +246,29 @@ def report_for(out: dict[str, Any]) -> Report:
     errors = ", ".join(f"{k} ×{v:.0f}" for k, v in sorted(out.get("api_errors", {}).items()))
     report.add(Row(s, "API errors answered, by kind", errors or "none"))
     report.add(Row(s, "API CPU (avg over the hold)", out["api_cpu_pct"], "% of a core"))
+    for name, value in cpu_ms_per_event(out).items():
+        report.metrics[f"cpu_ms_per_event_{name}"] = value
+        report.add(Row(s, f"CPU per stream event, {name}", value, "ms",
+                       target="≤ 1" if name == "total" else "", met=value <= 1 if name == "total" else None,
+                       note="each event once (viewers of one investigation share it)"
+                       if name == "total" else ""))  # fmt: skip
     for name, g in sorted(groups.items()):
         report.add(Row(s, f"emit→receive p50 / p99, {name} viewers ({g['streams']})",
                        f"{g['latency_ms']['p50'] or 0:.0f} / {g['latency_ms']['p99'] or 0:.0f}", "ms",
                        note=f"{g['events']} events, {g['reconnects']} reconnects, "
                             f"gaps {g['gaps']}, dup {g['duplicates']}, errors {g['errors']}"))  # fmt: skip
     return report
+
+
+def print_profiles(profile: dict[str, Any] | None) -> None:
+    """The top frames of each process's py-spy profile (self time, then on-stack)."""
+    for name, top in sorted((profile or {}).items()):
+        if "error" in top:
+            print(f"profile {name}: {top['error']}")
+            continue
+        print(f"\nprofile {name} ({top['samples']} samples): self time")
+        for frame, pct in top["self"]:
+            print(f"  {pct:5.1f} %  {frame}")
 
 
 def main() -> int:
@@ -224,6 +283,7 @@ def main() -> int:
             out = asyncio.run(run_load(plan, Path(tmp)))
     report = report_for(out)
     report.print()
+    print_profiles(out.get("profile"))
     path = Path(os.environ.get("LOAD_OUT", RESULTS_DIR / "load.json"))
     report.write(path, machine)
     print(f"wrote {path}")

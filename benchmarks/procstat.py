@@ -6,6 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -69,3 +70,22 @@ def usage(pid: int) -> Usage:
         cpu_seconds=sum(_cpu_seconds(p) for p in pids),
         at=time.monotonic(),
     )
+
+
+def stack_usage(stack: Any) -> dict[str, Usage]:
+    """Usage of each running process of a test stack (`stack.children`: name -> Child)."""
+    return {
+        name: usage(child.proc.pid)
+        for name, child in stack.children.items()
+        if child.proc is not None and child.proc.poll() is None
+    }
+
+
+def stack_cpu_since(stack: Any, before: dict[str, Usage]) -> dict[str, float]:
+    """CPU seconds each process of the stack used since `before` (a process restarted
+    in between counts from zero)."""
+    now = stack_usage(stack)
+    return {
+        name: max(0.0, u.cpu_seconds - (before[name].cpu_seconds if name in before else 0.0))
+        for name, u in now.items()
+    }

@@ -113,21 +113,25 @@ class StreamResult:
     error: str | None = None
     replayed: int = 0  # events emitted before this viewer connected (live_only)
     failures: int = 0  # connections refused or broken (retried with retry_failures)
-    live: int = 0  # token frames of the live tail (no id), counted in `events` too
+    live: int = 0  # agent events of the live tail (no id), counted in `events` too
     investigations: int = 1  # streams followed to their end, one after another (`then`)
     failure_reasons: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "OSError", …
     latencies_ms: array = field(default_factory=lambda: array("d"))
+    # The same latencies by how the event came: a token frame first seen live, a token
+    # frame first seen in the durable stream, another agent event, a workflow event.
+    latencies_by_kind: dict[str, array] = field(default_factory=dict)
 
 
 def _event_time(
     data: bytes, fmt: TimestampFormat
-) -> tuple[float | None, bool, tuple[str, int] | None]:
-    """(emit time as epoch seconds, is terminal, (agent, seq) of a token frame) from
-    one SSE data field."""
+) -> tuple[float | None, bool, tuple[str, int] | None, str]:
+    """(emit time as epoch seconds, is terminal, (agent, seq) of an agent's event, kind)
+    from one SSE data field; kind is "frame" (a token frame), "agent" (another event
+    an agent sent) or "workflow" (one the workflow or a relay wrote: no seq)."""
     if fmt == "none" or not data:
-        return None, False, None
+        return None, False, None, "other"
     if fmt == "epoch":  # "<epoch seconds> <padding>"
-        return float(data.split(b" ", 1)[0]), False, None
+        return float(data.split(b" ", 1)[0]), False, None, "other"
     event = json.loads(data)
     emitted = datetime.fromisoformat(event["timestamp"]).timestamp()
     terminal = (
@@ -135,8 +139,9 @@ def _event_time(
         and event.get("agent") == "orchestrator"
         and (event.get("data") or {}).get("state") in TERMINAL_STATES
     )
-    frame = event.get("type") == "message_delta" and event.get("seq") is not None
-    return emitted, terminal, (event["agent"], event["seq"]) if frame else None
+    has_seq = event.get("seq") is not None
+    kind = "frame" if event.get("type") == "message_delta" else "agent" if has_seq else "workflow"
+    return emitted, terminal, (event["agent"], event["seq"]) if has_seq else None, kind
 
 
 def _parse_frame(frame: bytes) -> tuple[int | None, bytes, bool]:
@@ -347,14 +352,15 @@ class Viewer:
             self._count(event_id)
             if self._first_connection and r.first_event_ms is None:
                 r.first_event_ms = (time.monotonic() - self._sent) * 1000
-            emitted, terminal, frame_key = _event_time(data, fmt)
-            # A token frame may come twice: live (no id) and then with its offset. What
-            # a viewer waits for is its first arrival.
+            emitted, terminal, frame_key, kind = _event_time(data, fmt)
+            # An agent's event may come twice: live (no id) and then with its offset.
+            # What a viewer waits for is its first arrival.
             shown_live = False
             if frame_key is not None:
                 if event_id is None:
                     self._live_frames.add(frame_key)
                     r.live += 1
+                    kind = f"live {kind}"
                 elif frame_key in self._live_frames:
                     self._live_frames.discard(frame_key)
                     shown_live = True
@@ -362,7 +368,12 @@ class Viewer:
                 if self.run.live_only and emitted < self._connected_at:
                     r.replayed += 1
                 else:
-                    r.latencies_ms.append((received - emitted) * 1000)
+                    latency_ms = (received - emitted) * 1000
+                    r.latencies_ms.append(latency_ms)
+                    by_kind = r.latencies_by_kind.get(kind)
+                    if by_kind is None:
+                        by_kind = r.latencies_by_kind[kind] = array("d")
+                    by_kind.append(latency_ms)
             r.terminal = r.terminal or terminal
             if self._done():
                 return True
@@ -423,12 +434,25 @@ def summarize(results: list[StreamResult]) -> dict[str, Any]:
             "reconnects": sum(r.reconnects for r in members),
             "terminal": sum(r.terminal for r in members),
             "replayed": sum(r.replayed for r in members),
+            "live": sum(r.live for r in members),
             "errors": sum(r.error is not None for r in members),
             "failures": sum(r.failures for r in members),
             "investigations": sum(r.investigations for r in members),
             "failure_reasons": dict(sum((r.failure_reasons for r in members), Counter())),
             "error_samples": sorted({r.error for r in members if r.error})[:5],
             "latency_ms": percentiles(latencies),
+            "latency_ms_by_kind": {
+                kind: percentiles(
+                    np.concatenate(
+                        [
+                            np.frombuffer(r.latencies_by_kind[kind], dtype=np.float64)
+                            for r in members
+                            if kind in r.latencies_by_kind
+                        ]
+                    )
+                )
+                for kind in sorted({k for r in members for k in r.latencies_by_kind})
+            },  # fmt: skip
             "connect_ms": percentiles(np.array(connects)),
             "first_event_ms": percentiles(np.array(firsts)),
             "last_ids": [r.last_id for r in members],

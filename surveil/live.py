@@ -1,5 +1,5 @@
 """The live tail's shared names (activities/live_feed.py serves it, api/live_tail.py
-reads it): token frames ahead of the durable stream, without offsets."""
+reads it): agent events ahead of the durable stream, without offsets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from surveil.settings import Settings
 # The SSE event name of a live frame, from the worker to the API and the API to a
 # browser. It has no `id:` line: only durable events have offsets.
 LIVE_EVENT = "live"
+# The worker's SSE event saying an investigation's durable stream grew; its data is
+# the stream's next offset. Only between the worker and the API.
+ADVANCED_EVENT = "advanced"
 
 
 def live_token(settings: Settings) -> str:

@@ -110,7 +110,8 @@ class Settings(BaseSettings):
     # A relay batch is one signal (~4 history events): milestones go within
     # relay_milestone_linger_ms, token frames wait up to relay_batch_interval_ms.
     # Readers page the stream with a Query (no history) every stream_poll_interval_ms
-    # while caught up.
+    # while caught up; an API that follows the workers' live tails reads when a worker
+    # says the stream grew, and otherwise only every stream_poll_idle_ms.
     # A run of the investigation workflow hands off (continue-as-new) at any of these;
     # unset = the workflow's defaults (4,000 events, 4 MB, 500 Updates, 20,000 stream
     # events: under half of Temporal's limits). Lower them to see hand-offs sooner.
@@ -118,10 +119,11 @@ class Settings(BaseSettings):
     run_max_history_bytes: int | None = None
     run_max_updates: int | None = None
     run_max_events: int | None = None
-    stream_frame_ms: float = 100.0
+    stream_frame_ms: float = 40.0
     relay_batch_interval_ms: float = 6000.0
     relay_milestone_linger_ms: float = 40.0
     relay_max_batch_events: int = 200
+    stream_poll_idle_ms: float = 2000.0
     stream_poll_interval_ms: float = Field(
         default=250.0,
         validation_alias=AliasChoices(

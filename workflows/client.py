@@ -7,6 +7,7 @@ pydantic data converter, so surveil's models cross Temporal as JSON.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -162,6 +163,7 @@ async def events(
     from_offset: int = 0,
     *,
     poll_interval: timedelta = DEFAULT_POLL_INTERVAL,
+    wake: asyncio.Event | None = None,
 ) -> AsyncIterator[tuple[int, ProgressEvent]]:
     """(offset, event) from `from_offset` on, live, ending after the final terminal event.
 
@@ -173,11 +175,16 @@ async def events(
     Reads that fail for a transient reason (a workflow task being retried, a busy
     worker answering late, Temporal restarting) are tried again, a few times in a
     row at most.
+
+    Caught up, it reads again after `poll_interval`, or as soon as `wake` is set (by
+    whoever learns that the stream grew: the workers' live tail, api/live_tail.py).
     """
     newest = client.get_workflow_handle(workflow_id)
     next_offset = from_offset
     failures = 0
     while True:
+        if wake is not None:
+            wake.clear()  # before the read: news during it makes the next one go at once
         try:
             page = await _page(newest, next_offset)
             if next_offset < page.run_first_offset:
@@ -202,7 +209,15 @@ async def events(
         if page.ended and next_offset >= page.next_offset:
             return  # past the newest run's terminal event: the stream is complete
         if not page.more:
-            await asyncio.sleep(poll_interval.total_seconds())
+            await _until_woken(wake, poll_interval.total_seconds())
+
+
+async def _until_woken(wake: asyncio.Event | None, timeout_s: float) -> None:
+    if wake is None:
+        await asyncio.sleep(timeout_s)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), timeout_s)
 
 
 class StreamGap(Exception):

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         TriageInput,
         TriageOutcome,
     )
+    from activities.live_feed import LIVE_FEEDS
     from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
     from surveil.models import Alert, Determination, Finding, Specialist
     from surveil.stream import (
@@ -532,6 +533,14 @@ class AlertInvestigationWorkflow:
         event = event.model_copy(update={"timestamp": workflow.now()})
         self.progress.fold.apply(event)
         self.log.append(event)
+        self._stream_advanced()
+
+    def _stream_advanced(self) -> None:
+        """Tell this worker's live tail (activities/live_feed.py) that the stream grew,
+        so the API processes following it read it now. A hint outside the workflow's
+        state and commands; a replay has no news, so it stays silent."""
+        if not workflow.unsafe.is_replaying():
+            LIVE_FEEDS.stream_advanced(workflow.info().workflow_id, self.log.next_offset)
 
     def _findings(self) -> list[Finding]:
         """In triage's order, not in the order the parallel specialists finished."""
@@ -557,6 +566,7 @@ class AlertInvestigationWorkflow:
                 continue
             self.progress.fold.apply(event)
             self.log.append(event)
+        self._stream_advanced()
 
     @workflow.query(name=EVENTS_QUERY)
     def events_page(self, from_offset: int) -> EventPage:

@@ -31,7 +31,9 @@ class ScriptedStream:
             self.items.extend(events)
             self.grew.notify_all()
 
-    async def source(self, key: str, from_offset: int) -> AsyncIterator[SourceItem]:
+    async def source(
+        self, key: str, from_offset: int, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[SourceItem]:
         self.subscriptions += 1
         offset = from_offset
         while True:
@@ -159,7 +161,9 @@ class FlakyStream(ScriptedStream):
         self.released = asyncio.Event()
         self.released.set()
 
-    async def source(self, key: str, from_offset: int) -> AsyncIterator[SourceItem]:
+    async def source(
+        self, key: str, from_offset: int, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[SourceItem]:
         await self.released.wait()
         async for offset, event in super().source(key, from_offset):
             if self.broken:
@@ -239,3 +243,51 @@ async def test_live_frames_go_to_viewers_that_ask_and_never_after_their_durable_
 
     assert shape(with_live) == [("offset", 0), ("live", 1), ("offset", 1), ("offset", 2)]
     assert shape(durable_only) == [("offset", 0), ("offset", 1), ("offset", 2)]
+
+
+async def test_a_live_tail_saying_the_stream_grew_wakes_the_subscription() -> None:
+    """The source below never polls on its own: it reads only when woken, so the
+    viewer gets offset 1 only because the live tail said the stream reached it."""
+    items = [step(0)]
+    reads = 0
+
+    async def woken_source(
+        key: str, from_offset: int, wake: asyncio.Event | None = None
+    ) -> AsyncIterator[SourceItem]:
+        nonlocal reads
+        assert wake is not None
+        offset = from_offset
+        while True:
+            wake.clear()
+            reads += 1
+            for event in items[offset:]:
+                yield offset, event
+                offset += 1
+                if event.is_terminal:
+                    return
+            await wake.wait()
+
+    live: asyncio.Queue[ProgressEvent | int] = asyncio.Queue()
+
+    async def live_source(key: str) -> AsyncIterator[ProgressEvent | int]:
+        while True:
+            yield await live.get()
+
+    hub = StreamHub(woken_source, live_source=live_source)
+    received: list[int] = []
+
+    async def watch() -> None:
+        async for item in hub.subscribe("wf", 0, live=True):
+            if isinstance(item, StreamItem):
+                received.append(item.offset)
+
+    viewer = asyncio.create_task(watch())
+    await until(lambda: received == [0])
+    items.extend([step(1), TERMINAL])
+    await live.put(1)  # not news: the channel has read up to offset 1 already
+    await until(lambda: live.empty())
+    await asyncio.sleep(0)
+    assert received == [0] and reads == 1
+    await live.put(3)  # the stream now ends before offset 3
+    await asyncio.wait_for(viewer, 5)
+    assert received == [0, 1, 2]

@@ -1,9 +1,11 @@
-"""The live tail: token frames reach an SSE viewer ahead of the durable stream, and the
-durable stream's contract is untouched (every offset once, in order, every frame in it).
+"""The live tail: agent events reach an SSE viewer ahead of the durable stream, and the
+durable stream's contract is untouched (every offset once, in order, every event in it).
 
 The stack's token frames are held back from the durable stream for as long as the
 step runs (a huge batch interval), so what the viewer sees first can only have come
-by the live tail: the test is decided by content, not by timing.
+by the live tail: the test is decided by content, not by timing. And the API never
+polls the durable stream on its own (a ten-minute idle poll): it reads it because the
+worker's live tail says the stream grew, or the investigation would never end here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def paced_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env_overrides={
             "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "15",
             "SURVEIL_RELAY_BATCH_INTERVAL_MS": "600000",  # frames go with the next milestone
+            "SURVEIL_STREAM_POLL_IDLE_MS": "600000",  # the API reads when a worker says so
         },
     )
     try:
@@ -38,7 +41,7 @@ def paced_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.stop_all()
 
 
-async def test_token_frames_arrive_live_before_their_offsets_and_nothing_else_changes(
+async def test_agent_events_arrive_live_before_their_offsets_and_nothing_else_changes(
     paced_stack: Stack,
 ) -> None:
     headers = bearer(TOKEN_A)
@@ -69,6 +72,13 @@ async def test_token_frames_arrive_live_before_their_offsets_and_nothing_else_ch
     frames = {(e.agent, e.seq): e.text for _, e in durable if e.type == EventType.message_delta}
     assert live, "no live frame reached the viewer"
     assert live_first == len(live)  # each came before its offset did
-    assert all(e.type == EventType.message_delta for e in live)
-    # Every live frame is a durable frame too, word for word: a preview, nothing more.
-    assert all(frames[(e.agent, e.seq)] == e.text for e in live)
+    assert all(e.seq is not None for e in live), [e for e in live if e.seq is None][:3]
+    assert {EventType.message_delta, EventType.step_start} <= {e.type for e in live}
+    # Every live event is a durable event too, word for word: a preview, nothing more.
+    assert all(frames[(e.agent, e.seq)] == e.text for e in live if e.type == "message_delta")
+    by_seq = {(e.agent, e.seq): e for _, e in durable if e.seq is not None}
+    assert all(
+        by_seq[(e.agent, e.seq)].model_dump(exclude={"timestamp"})
+        == e.model_dump(exclude={"timestamp"})
+        for e in live
+    )

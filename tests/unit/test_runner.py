@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from typing import Annotated, Any, TypedDict
 
@@ -100,6 +101,39 @@ async def test_tokens_of_a_step_are_coalesced_into_frames_closed_by_other_events
     tokens = [e.text for e in per_token if e.type == EventType.message_delta]
     assert len(tokens) > 20
     assert "".join(e.text or "" for e in framed) == "".join(tokens)
+
+
+async def test_a_frame_leaves_when_its_time_is_up_without_waiting_for_the_next_token(
+    wash_alert: Alert,
+) -> None:
+    # The second token is written only once the first frame has reached the reader: a
+    # frame that waited for its next token (or its step's end) would never arrive.
+    first_frame_out = asyncio.Event()
+
+    async def type_slowly(state: State) -> State:
+        write = get_stream_writer()
+        write({"type": "message_delta", "step": "type_slowly", "text": "Hello"})
+        await first_frame_out.wait()
+        write({"type": "message_delta", "step": "type_slowly", "text": " world"})
+        return {}
+
+    async def read() -> list[str | None]:
+        texts = []
+        run = GraphRun(linear_graph(type_slowly), {"alert": wash_alert}, agent="x", frame_ms=20)
+        async for event in run.events():
+            texts.append(event.text)
+            first_frame_out.set()
+        return texts
+
+    assert await asyncio.wait_for(read(), 30) == ["Hello", " world"]
+
+
+async def test_an_error_in_the_graph_reaches_the_reader(wash_alert: Alert) -> None:
+    def broken(state: State) -> State:
+        raise RuntimeError("market data feed is down")
+
+    with pytest.raises(RuntimeError, match="market data feed is down"):
+        await collect(GraphRun(linear_graph(broken), {"alert": wash_alert}, agent="x"))
 
 
 async def test_values_are_the_final_state_with_reducers_applied(wash_alert: Alert) -> None:

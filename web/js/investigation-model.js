@@ -31,6 +31,7 @@ export function createModel(snapshot) {
     question: null, // {agent, text, options}
     error: null,
     usage: null, // the LLM calls' usage summed (see addUsage)
+    appliedLive: new Set(), // (agent, seq) of agent events applied live, not yet durably
   };
 }
 
@@ -75,13 +76,24 @@ function stepOf(agent, event) {
 }
 
 /**
- * Apply one live token frame (SSE `live`, no offset): the narrative as the LLM writes
- * it, a few seconds before the same frame arrives with its offset. A frame is shown
- * once, whichever way it comes first, by its (agent, seq).
+ * Apply one live agent event (SSE `live`, no offset): the narrative as the LLM writes
+ * it and each step as it happens, before the same event arrives with its offset. An
+ * event is applied once, whichever way it comes first, by its (agent, seq).
  */
-export function applyLiveFrame(model, event) {
-  if (event.type !== "message_delta" || typeof event.seq !== "number") return;
-  addFrame(stepOf(agentOf(model, event.agent), event), event);
+export function applyLiveEvent(model, event) {
+  if (typeof event.seq !== "number") return;
+  if (event.type === "message_delta") {
+    addFrame(stepOf(agentOf(model, event.agent), event), event);
+    return;
+  }
+  const key = liveKey(event);
+  if (model.appliedLive.has(key)) return;
+  model.appliedLive.add(key);
+  applyEvent(model, event, { live: true });
+}
+
+function liveKey(event) {
+  return `${event.agent}\u0000${event.seq}`;
 }
 
 /**
@@ -127,8 +139,14 @@ function restartText(step, event) {
   step.lastSeq = step.frames.size ? Math.max(...step.frames.keys()) : undefined;
 }
 
-/** Apply one stream event. Each offset is applied exactly once, in order (see stream.js). */
-export function applyEvent(model, event) {
+/**
+ * Apply one stream event. Each offset is applied exactly once, in order (see stream.js);
+ * an agent event already applied live (applyLiveEvent) is not applied again.
+ */
+export function applyEvent(model, event, { live = false } = {}) {
+  if (!live && typeof event.seq === "number" && event.type !== "message_delta") {
+    if (model.appliedLive.delete(liveKey(event))) return;
+  }
   const agent = agentOf(model, event.agent);
   switch (event.type) {
     case "status": {
@@ -209,6 +227,7 @@ export function applyEvent(model, event) {
 /** A retry starts a new run: the previous outcome no longer stands. */
 export function beginNewRun(model, state = "submitted") {
   model.state = state;
+  model.appliedLive.clear(); // a new run's agents count their seq afresh
   model.determination = null;
   model.error = null;
 }

@@ -41,7 +41,7 @@ export class InvestigationStream {
    * @param {string} alertId
    * @param {object} handlers
    * @param {(offset: number, event: object) => void} handlers.onEvent  called once per offset, in order
-   * @param {(event: object) => void} [handlers.onLive]  a live token frame (no offset) ahead of its durable copy
+   * @param {(event: object) => void} [handlers.onLive]  a live agent event (no offset) ahead of its durable copy
    * @param {(state: "connecting"|"open"|"reconnecting"|"closed", detail?: object) => void} handlers.onConnection
    * @param {(error: ApiError) => void} handlers.onFatal  the stream can never be read (404, 403)
    */

@@ -6,7 +6,7 @@ import { api, ApiError } from "../api.js";
 import { formatDateTime, h, humanize, replaceChildren, setText } from "../dom.js";
 import {
   applyEvent,
-  applyLiveFrame,
+  applyLiveEvent,
   beginNewRun,
   createModel,
   NARRATIVE_STEP,
@@ -64,7 +64,7 @@ export function renderInvestigation(main, alertId, { banner }) {
         scheduleRender();
       },
       onLive: (event) => {
-        applyLiveFrame(model, event);
+        applyLiveEvent(model, event);
         scheduleRender();
       },
       onConnection: (state, detail) => {
