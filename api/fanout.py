@@ -47,7 +47,7 @@ SourceItem = tuple[int, ProgressEvent]
 # a polling source reads then rather than at its next poll.
 SourceFactory = Callable[..., AsyncIterator[SourceItem]]
 # stream key -> live agent events (no offsets) and, as ints, the durable stream's new
-# next offset, until cancelled.
+# next offset (negative: it may have grown unannounced), until cancelled.
 LiveSource = Callable[[str], AsyncIterator[ProgressEvent | int]]
 Encoder = Callable[[int, ProgressEvent], Any]
 
@@ -167,8 +167,8 @@ class Channel:
 
     async def _follow_live(self, source: LiveSource) -> None:
         async for event in source(self.key):
-            if isinstance(event, int):
-                if event > self.next_offset:
+            if isinstance(event, int):  # the stream's next offset; < 0: it may have grown
+                if event > self.next_offset or event < 0:
                     self._grown.set()
                 continue
             if event.seq is not None and event.seq <= self._durable_seq.get(event.agent, -1):

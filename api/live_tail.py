@@ -29,6 +29,9 @@ from surveil.live import ADVANCED_EVENT, LIVE_EVENT
 
 log = logging.getLogger("surveil.api.live")
 
+# Said to the fan-out when a worker's tail (re)connects: the stream may have grown
+# meanwhile, unannounced.
+MAY_HAVE_GROWN = -1
 FIRST_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 10.0
 
@@ -79,6 +82,9 @@ class LiveTail:
                 ) as source:
                     source.response.raise_for_status()
                     backoff = FIRST_BACKOFF_S
+                    # Hints sent before this connection were missed: read once now.
+                    if not frames.full():
+                        frames.put_nowait(MAY_HAVE_GROWN)
                     async for sse in source.aiter_sse():
                         if frames.full() or not sse.data:
                             continue  # a slow consumer: the durable stream brings it

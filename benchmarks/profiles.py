@@ -35,7 +35,7 @@ async def record(pids: dict[str, int], seconds: float, out_dir: Path) -> dict[st
         path = out_dir / f"{name}.collapsed"
         proc = await asyncio.create_subprocess_exec(
             exe, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-            "--rate", "200", "--format", "raw", "--nonblocking", "--subprocesses",
+            "--rate", "200", "--format", "raw", "--nonblocking", "--subprocesses", "--gil",
             "--output", str(path),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
