@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-TOP = 12
+TOP = 25
 
 
 def py_spy() -> str | None:

@@ -49,9 +49,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -76,19 +75,22 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.live_feed import LIVE_FEEDS
     from surveil.events import ORCHESTRATOR, EventType, ProgressEvent
-    from surveil.models import Alert, Determination, Finding, Specialist
+    from surveil.models import Determination, Finding, Specialist
     from surveil.stream import (
         EVENTS_QUERY,
         NEXT_OFFSET_QUERY,
         PUBLISH_SIGNAL,
         EventPage,
         PublishBatch,
-        StreamCursor,
     )
-    from surveil.tasks import Answer, Question, TaskSnapshot, TaskState
+    from surveil.tasks import Answer, TaskSnapshot, TaskState
     from surveil.tenants import validate_tenant
     from workflows.admission import AdmissionTicket
     from workflows.event_log import BatchDeduper, EventLog
+    from workflows.inputs import (
+        InvestigationInput,
+        Progress,
+    )
     from workflows.snapshot import EventFold
 
 __all__ = [
@@ -110,12 +112,9 @@ CANCEL_SIGNAL = "cancel"
 ANSWER_UPDATE = "answer"
 RETRY_INPUT_QUERY = "retry_input"
 
-# Per-run limits, each well under half of Temporal's (51,200 events, 50 MB, 2,000
-# Updates; warnings at 10,240 events / 10 MB): a run hands off long before any.
-DEFAULT_MAX_HISTORY_EVENTS = 4_000
-DEFAULT_MAX_HISTORY_BYTES = 4_000_000
-DEFAULT_MAX_UPDATES = 500
-DEFAULT_MAX_RUN_EVENTS = 20_000
+# Per-run limits (workflows/inputs.py), each well under half of Temporal's (51,200
+# events, 50 MB, 2,000 Updates; warnings at 10,240 events / 10 MB): a run hands off
+# long before any.
 # An LLM step is not started in a run that has used this share of a limit: it would
 # likely have to hand off mid-answer and start again (paying the LLM twice).
 _EARLY_HANDOFF = 0.6
@@ -159,36 +158,6 @@ _DISPOSITION = SearchAttributeKey.for_keyword("Disposition")
 def workflow_id_for(tenant: str, alert_id: str) -> str:
     """Unambiguous because a tenant name has no `-` (surveil/tenants.py says why)."""
     return f"alert-{validate_tenant(tenant)}-{alert_id}"
-
-
-class Progress(BaseModel):
-    """What a run has achieved; carried by continue-as-new."""
-
-    state: TaskState = TaskState.submitted
-    specialists: list[Specialist] | None = None  # None until triage decided
-    findings: dict[str, Finding] = {}
-    questions: dict[str, Question] = {}
-    question_deadlines: dict[str, datetime] = {}
-    answers: dict[str, str] = {}  # received, not yet delivered to the specialist
-    fold: EventFold = Field(default_factory=EventFold)
-
-
-class InvestigationInput(BaseModel):
-    alert: Alert
-    reuse_findings: list[Finding] = []  # from the failed run a retry continues
-    stream: StreamCursor = Field(default_factory=StreamCursor)
-    published: dict[str, int] = {}  # last batch taken per publisher (BatchDeduper)
-    run: int = 1  # 1 + number of retries
-    input_timeout_s: float = 120.0
-    # This run hands off (continue-as-new) when any of these is reached.
-    max_history_events: int = DEFAULT_MAX_HISTORY_EVENTS
-    max_history_bytes: int = DEFAULT_MAX_HISTORY_BYTES
-    max_updates: int = DEFAULT_MAX_UPDATES
-    max_run_events: int = DEFAULT_MAX_RUN_EVENTS
-    # Set by continue-as-new only: the run continues where the previous one stopped.
-    progress: Progress | None = None
-    # Carried into a retry run so `(agent, seq)` stays unique across runs.
-    positions: dict[str, RelayPosition] = {}
 
 
 class _Canceled(Exception):

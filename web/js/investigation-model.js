@@ -108,7 +108,9 @@ function addFrame(step, event) {
     return;
   }
   step.frames ??= new Map();
-  if (step.frames.has(event.seq)) return;
+  // A frame from before the step (re)started, come late by the durable stream after
+  // the restart came live, belongs to the answer that broke off.
+  if (step.frames.has(event.seq) || event.seq < (step.textFrom ?? -1)) return;
   const last = step.lastSeq ?? -1;
   step.frames.set(event.seq, text);
   if (event.seq > last) {
@@ -126,8 +128,10 @@ function joinFrames(frames) {
     .join("");
 }
 
-/** A step that starts again keeps only the frames that came after its new start. */
+/** A step that starts again keeps only the frames that came after its new start, and
+ * takes no earlier one later (its durable copy may come after the live restart). */
 function restartText(step, event) {
+  if (typeof event.seq === "number") step.textFrom = Math.max(step.textFrom ?? -1, event.seq);
   if (typeof event.seq !== "number" || !step.frames) {
     step.text = "";
     step.frames = undefined;
