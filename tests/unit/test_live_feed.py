@@ -1,13 +1,18 @@
-"""The worker's live tail: who gets a frame, what a full reader loses, who may read."""
+"""The worker's live tail: who gets a frame, what a full reader loses, who may read,
+and what the API's reader of it receives."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import httpx
+import uvicorn
 
 from activities.live_feed import MAX_BEHIND, LiveFeeds, live_app
+from api.live_tail import MAY_HAVE_GROWN, LiveTail
 from surveil.events import EventType, ProgressEvent
+from surveil.processes import free_port
 
 
 def frame(seq: int) -> ProgressEvent:
@@ -48,3 +53,38 @@ async def test_the_live_tail_refuses_a_caller_without_the_token() -> None:
         refused = await client.get("/live/wf", headers={"Authorization": "Bearer wrong"})
     assert refused.status_code == 401
     assert "token" in refused.json()["detail"]
+
+
+async def test_the_api_reads_events_and_stream_grew_hints_over_http() -> None:
+    """A worker's live tail and the API's reader of it, over real HTTP: the reader first
+    says the stream may have grown (hints before it connected were missed), then passes
+    an agent event and a hint the workflow gave from its own thread."""
+    feeds = LiveFeeds()
+    port = free_port()
+    config = uvicorn.Config(
+        live_app(feeds, token="secret"), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    tail = LiveTail([f"http://127.0.0.1:{port}"], token="secret")
+    items = tail.events("wf")
+    try:
+        # (The reader retries until the server listens.)
+        assert await asyncio.wait_for(items.__anext__(), 10) == MAY_HAVE_GROWN
+        for _ in range(1000):  # the worker registers the reader as the body starts
+            if "wf" in feeds._readers:
+                break
+            await asyncio.sleep(0.01)
+        feeds.offer("wf", frame(7))
+        got = await asyncio.wait_for(items.__anext__(), 10)
+        assert isinstance(got, ProgressEvent) and got.seq == 7
+        # Workflow tasks run on a thread of their own.
+        hint = threading.Thread(target=feeds.stream_advanced, args=("wf", 42))
+        hint.start()
+        hint.join()
+        assert await asyncio.wait_for(items.__anext__(), 10) == 42
+    finally:
+        await items.aclose()
+        await tail.close()
+        server.should_exit = True
+        await serving
