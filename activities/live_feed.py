@@ -67,7 +67,11 @@ class LiveFeeds:
         during replay: only a task that really appended has news."""
         if self._loop is None or workflow_id not in self._readers:
             return
-        self._loop.call_soon_threadsafe(self._put, workflow_id, next_offset)
+        try:
+            self._loop.call_soon_threadsafe(self._put, workflow_id, next_offset)
+        except RuntimeError as exc:  # the loop closed: the worker is stopping
+            # A hint must never fail the workflow task that gives it.
+            log.debug("stream-grew hint for %s not sent: %s", workflow_id, exc)
 
     def _put(self, workflow_id: str, item: LiveItem) -> None:
         for queue in self._readers.get(workflow_id, ()):

@@ -88,3 +88,12 @@ async def test_the_api_reads_events_and_stream_grew_hints_over_http() -> None:
         await tail.close()
         server.should_exit = True
         await serving
+
+
+def test_a_hint_given_while_the_worker_stops_does_not_fail_the_workflow_task() -> None:
+    feeds = LiveFeeds()
+    stopped = asyncio.new_event_loop()
+    feeds._loop = stopped  # what follow() records
+    feeds._readers["wf"].add(asyncio.Queue())
+    stopped.close()
+    feeds.stream_advanced("wf", 3)  # the workflow thread's call returns; nothing raised
