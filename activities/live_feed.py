@@ -12,6 +12,9 @@ The same feed says when an investigation's durable stream grew (`advanced`, with
 next offset): the workflow tells it after appending, in the worker that ran the
 workflow task, so a reader Queries the stream then instead of polling it often.
 
+A new reader first gets the investigation's last `RECENT` events, so what the relays
+still hold back from the durable stream reaches a viewer that just joined at once.
+
 The contract stays the durable stream's: live events carry `(agent, seq)` and no
 offset. They are a preview; the same events reach the durable stream later, with
 offsets, and a reader drops the repeat by `(agent, seq)`. A reader too slow for the
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -41,7 +44,14 @@ from surveil.live import ADVANCED_EVENT, LIVE_EVENT
 log = logging.getLogger("surveil.worker.live")
 
 # Items a live reader may be behind before it misses some.
-MAX_BEHIND = 512
+MAX_BEHIND = 1024
+# Events of each investigation a new reader gets first: about what the relays hold
+# back from the durable stream (token frames wait up to 6 s, ~25 frames a second per
+# agent), so a viewer that joins, or an API process that just started following,
+# sees the text of the last seconds at once rather than when the batch lands.
+RECENT = 512
+# Investigations whose recent events are kept (least recently active dropped first).
+MAX_RECENT_INVESTIGATIONS = 1000
 
 
 # What a live reader gets: an agent event, or the durable stream's new next offset.
@@ -53,10 +63,19 @@ class LiveFeeds:
 
     def __init__(self) -> None:
         self._readers: dict[str, set[asyncio.Queue[LiveItem]]] = defaultdict(set)
+        self._recent: OrderedDict[str, deque[ProgressEvent]] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
 
     def offer(self, workflow_id: str, event: ProgressEvent) -> None:
+        recent = self._recent.get(workflow_id)
+        if recent is None:
+            recent = self._recent[workflow_id] = deque(maxlen=RECENT)
+            if len(self._recent) > MAX_RECENT_INVESTIGATIONS:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(workflow_id)
+        recent.append(event)
         self._put(workflow_id, event)
 
     def stream_advanced(self, workflow_id: str, next_offset: int) -> None:
@@ -83,6 +102,10 @@ class LiveFeeds:
     async def follow(self, workflow_id: str) -> AsyncIterator[LiveItem]:
         self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue[LiveItem] = asyncio.Queue(MAX_BEHIND)
+        # The recent events, then what comes: no await in between, so none is missed
+        # or repeated at the seam (a reader drops those the durable stream has).
+        for event in self._recent.get(workflow_id, ()):
+            queue.put_nowait(event)
         self._readers[workflow_id].add(queue)
         try:
             while True:

@@ -9,7 +9,7 @@ import threading
 import httpx
 import uvicorn
 
-from activities.live_feed import MAX_BEHIND, LiveFeeds, live_app
+from activities.live_feed import MAX_BEHIND, RECENT, LiveFeeds, live_app
 from api.live_tail import MAY_HAVE_GROWN, LiveTail
 from surveil.events import EventType, ProgressEvent
 from surveil.processes import free_port
@@ -42,6 +42,21 @@ async def test_a_reader_that_falls_behind_loses_live_frames_not_order() -> None:
     got = [(await first).seq] + [(await reader.__anext__()).seq for _ in range(MAX_BEHIND - 1)]
     assert got == list(range(MAX_BEHIND))
     assert feeds.dropped == 10
+    await reader.aclose()
+
+
+async def test_a_new_reader_gets_the_recent_events_of_its_investigation_first() -> None:
+    """What the relays still hold back from the durable stream reaches a reader that
+    joins late at once: the last RECENT events, then what comes, each once."""
+    feeds = LiveFeeds()
+    for seq in range(RECENT + 5):
+        feeds.offer("wf", frame(seq))
+    feeds.offer("other", frame(999))
+    reader = feeds.follow("wf")
+    replayed = [(await reader.__anext__()).seq for _ in range(RECENT)]
+    assert replayed == list(range(5, RECENT + 5))  # the oldest five fell out
+    feeds.offer("wf", frame(RECENT + 5))
+    assert (await reader.__anext__()).seq == RECENT + 5
     await reader.aclose()
 
 
