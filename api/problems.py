@@ -13,12 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from api import metrics
 
 log = logging.getLogger("surveil.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# What access logs call a request the client abandoned (nginx's code): never sent.
+CLIENT_CLOSED_REQUEST = 499
 PROBLEM_BASE = "https://surveil.dev/problems/"
 
 
@@ -126,6 +130,14 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         problem = Problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
         return problem_response(problem, request.url.path)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client hung up while sending its request (a viewer process stopping
+        # mid-POST): nothing was done and nobody is left to answer. Not a server error.
+        log.info("client went away while sending %s %s", request.method, request.url.path)
+        metrics.ERRORS.labels(kind="client-disconnected").inc()
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
