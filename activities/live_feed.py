@@ -50,8 +50,10 @@ MAX_BEHIND = 1024
 # agent), so a viewer that joins, or an API process that just started following,
 # sees the text of the last seconds at once rather than when the batch lands.
 RECENT = 512
-# Investigations whose recent events are kept (least recently active dropped first).
-MAX_RECENT_INVESTIGATIONS = 1000
+# Investigations whose recent events are kept, least recently active dropped first:
+# above the investigations one worker runs at once (100 in `make load`), and at most
+# ~256 × 512 small events (tens of MB) however long the worker lives.
+MAX_RECENT_INVESTIGATIONS = 256
 
 
 # What a live reader gets: an agent event, or the durable stream's new next offset.
