@@ -17,12 +17,8 @@ os.environ.setdefault("SURVEIL_OFFLINE_TOKEN_DELAY_MS", "0")
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Temporal + demo data + both agents + worker + API, shared by the session."""
-    s = Stack(tmp_path_factory.mktemp("stack"))
-    try:
-        s.start_all()
+    with Stack(tmp_path_factory.mktemp("stack")).running() as s:
         yield s
-    finally:
-        s.stop_all()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -42,16 +42,12 @@ pytestmark = pytest.mark.e2e
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (WEB / "vendor" / "chart.umd.min.js").exists():
         pytest.fail("web/vendor/chart.umd.min.js is missing: run `make install`")
-    stack = Stack(
+    with Stack(
         tmp_path_factory.mktemp("e2e-stack"),
         # Four-eyes on: the case-review walk has a supervisor approve an override.
         env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "30", "SURVEIL_FOUR_EYES": "true"},
-    )
-    try:
-        stack.start_all()
+    ).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 @pytest.fixture(scope="session")

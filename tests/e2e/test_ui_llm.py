@@ -31,15 +31,11 @@ def llm() -> Iterator[OpenAICompatibleServer]:
 
 @pytest.fixture(scope="module")
 def llm_stack(tmp_path_factory: pytest.TempPathFactory, llm: OpenAICompatibleServer):  # type: ignore[no-untyped-def]
-    stack = Stack(
+    with Stack(
         tmp_path_factory.mktemp("e2e-llm-stack"),
         env_overrides={"OPENAI_API_KEY": llm.api_key, "OPENAI_BASE_URL": llm.base_url},
-    )
-    try:
-        stack.start_all()
+    ).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 @pytest.fixture

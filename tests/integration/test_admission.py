@@ -27,19 +27,15 @@ WASH = "ALR-007-01"
 
 @pytest.fixture(scope="module")
 def capped_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
+    with Stack(
         Path(tmp_path_factory.mktemp("capped-stack")),
         env_overrides={
             "SURVEIL_MAX_CONCURRENT_INVESTIGATIONS_PER_TENANT": "1",
             # Long enough that three investigations would overlap without the cap.
             "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "5",
         },
-    )
-    try:
-        stack.start_all()
+    ).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def alerts(stack: Stack, tenant: str, n: int) -> list[Alert]:

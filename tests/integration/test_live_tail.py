@@ -26,19 +26,15 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def paced_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
+    with Stack(
         Path(tmp_path_factory.mktemp("live")),
         env_overrides={
             "SURVEIL_OFFLINE_TOKEN_DELAY_MS": "15",
             "SURVEIL_RELAY_BATCH_INTERVAL_MS": "600000",  # frames go with the next milestone
             "SURVEIL_STREAM_POLL_IDLE_MS": "600000",  # the API reads when a worker says so
         },
-    )
-    try:
-        stack.start_all()
+    ).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 async def test_agent_events_arrive_live_before_their_offsets_and_nothing_else_changes(

@@ -41,7 +41,7 @@ def llm() -> Iterator[OpenAICompatibleServer]:
 def llm_stack(
     tmp_path_factory: pytest.TempPathFactory, llm: OpenAICompatibleServer
 ) -> Iterator[Stack]:
-    stack = Stack(
+    with Stack(
         Path(tmp_path_factory.mktemp("llm-stack")),
         env_overrides={
             "OPENAI_API_KEY": llm.api_key,
@@ -49,12 +49,8 @@ def llm_stack(
             "SURVEIL_LLM_BACKOFF_INITIAL_S": "0.2",
             "SURVEIL_LLM_REQUEST_TIMEOUT_S": "10",
         },
-    )
-    try:
-        stack.start_all(api=False)
+    ).running(api=False) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def fresh_alert(stack: Stack) -> Alert:

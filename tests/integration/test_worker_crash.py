@@ -28,15 +28,11 @@ LLM_STEP = "reason"  # the wash-trade node that streams the LLM's answer
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack of its own (its processes get killed) whose offline LLM streams slowly
     enough that there is a middle of a specialist step to kill in."""
-    stack = Stack(
+    with Stack(
         Path(tmp_path_factory.mktemp("crash")),
         env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": "30"},
-    )
-    try:
-        stack.start_all(api=False)
+    ).running(api=False) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 def fresh_alert(stack: Stack, alert_id: str) -> Alert:

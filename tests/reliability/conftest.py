@@ -26,15 +26,11 @@ def runs_per_fault() -> int:
 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(
+    with Stack(
         Path(tmp_path_factory.mktemp("faults")),
         env_overrides={"SURVEIL_OFFLINE_TOKEN_DELAY_MS": TOKEN_DELAY_MS},
-    )
-    try:
-        stack.start_all(api=True)
+    ).running(api=True) as stack:
         yield stack
-    finally:
-        stack.stop_all()
 
 
 @pytest.fixture(scope="module")

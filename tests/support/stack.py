@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +178,14 @@ class Stack:
 
     def api_url(self, name: str = "api") -> str:
         return f"http://127.0.0.1:{self.children[name].port}"
+
+    @contextlib.contextmanager
+    def running(self, *, api: bool = True) -> Iterator[Stack]:
+        """The whole stack started, and stopped on leaving (also when a start failed)."""
+        try:
+            yield self.start_all(api=api)
+        finally:
+            self.stop_all()
 
     def start_all(self, *, api: bool = True) -> Stack:
         self.start_temporal()
