@@ -237,7 +237,7 @@ class Viewer:
         self.connected = asyncio.Event()
         self._successors = list(spec.then)
         self._buffer = b""
-        self._live_frames: set[tuple[str, int]] = set()  # shown live, offset not yet seen
+        self._live_first: set[tuple[str, int]] = set()  # shown live, offset not yet seen
         self._sent = 0.0
         self._first_connection = True
         self._open_stream(spec.url, spec.last_event_id)
@@ -358,11 +358,11 @@ class Viewer:
             shown_live = False
             if frame_key is not None:
                 if event_id is None:
-                    self._live_frames.add(frame_key)
+                    self._live_first.add(frame_key)
                     r.live += 1
                     kind = f"live {kind}"
-                elif frame_key in self._live_frames:
-                    self._live_frames.discard(frame_key)
+                elif frame_key in self._live_first:
+                    self._live_first.discard(frame_key)
                     shown_live = True
             if emitted is not None and not shown_live:
                 if self.run.live_only and emitted < self._connected_at:
