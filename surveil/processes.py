@@ -141,6 +141,13 @@ def kill_process(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
+# The dev server's SQLite file in WAL mode, committed without an fsync each time: a
+# commit survives the server process dying (what the reliability tests do), only a
+# power loss can undo the last ones. Measured: a quarter less Temporal CPU per
+# investigation at 100 at once (docs/benchmarks.md).
+DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
 def temporal_dev_server_args(
     *,
     db_file: Path,
@@ -157,6 +164,8 @@ def temporal_dev_server_args(
         "--namespace", namespace,
         "--log-level", "warn",
     ]  # fmt: skip
+    for pragma in DEV_SERVER_SQLITE_PRAGMAS:
+        args += ["--sqlite-pragma", pragma]
     if ui_port is None:
         args.append("--headless")
     else:
