@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import direct_path, durable_path, fanout, raw_sse, resume, summary, temporal_cost
+from benchmarks import (
+    direct_path,
+    durable_path,
+    fanout,
+    floors,
+    raw_sse,
+    resume,
+    summary,
+    temporal_cost,
+)
 from benchmarks.live_stack import LiveStack
 from benchmarks.report import RESULTS_DIR, Report, machine_facts
 from benchmarks.summary import TARGET_LEVEL
@@ -119,6 +128,7 @@ class Bench:
             100,
             lambda: raw_sse.run(self.report, quick=plan.quick, workdir=self.workdir),
         )
+        await self.stage("floors", 90, lambda: floors.run(self.report, workdir=self.workdir))
         live = LiveStack(self.workdir / "stack")
         print("… starting the stack (Temporal dev server, agents, worker, API)", flush=True)
         await asyncio.to_thread(live.start)

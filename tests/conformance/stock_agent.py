@@ -44,8 +44,8 @@ class EchoExecutor(AgentExecutor):
             await TaskUpdater(event_queue, task.id, task.context_id).cancel()
 
 
-def build_app(url: str) -> Starlette:
-    card = AgentCard(
+def agent_card(url: str) -> AgentCard:
+    return AgentCard(
         name="stock echo agent",
         description="a2a-sdk's DefaultRequestHandler with an echo executor",
         version="1.0.0",
@@ -60,6 +60,10 @@ def build_app(url: str) -> Starlette:
         default_output_modes=["text/plain"],
         skills=[AgentSkill(id="echo", name="echo", description="echoes text", tags=["echo"])],
     )
+
+
+def build_app(url: str) -> Starlette:
+    card = agent_card(url)
     handler = DefaultRequestHandler(
         agent_executor=EchoExecutor(), task_store=InMemoryTaskStore(), agent_card=card
     )
