@@ -93,7 +93,9 @@ def serve_a2a(port: int, events: int) -> None:
             await updater.complete()
 
         async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-            raise NotImplementedError
+            task = context.current_task
+            if task is not None:
+                await TaskUpdater(event_queue, task.id, task.context_id).cancel()
 
     card = agent_card(f"http://127.0.0.1:{port}")
     handler = DefaultRequestHandler(
@@ -133,6 +135,9 @@ async def read_a2a(url: str, tasks: int) -> dict[str, Any]:
 
         await one()  # warm: the first request's imports and connections are not per event
         counts.clear()
+        # The parent reads the server's CPU between these two lines.
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
         cpu, wall = time.process_time(), time.monotonic()
         await asyncio.gather(*(one() for _ in range(tasks)))
         result = {
@@ -156,16 +161,19 @@ async def a2a_floor(workdir: Path) -> dict[str, Any]:
         url = f"http://127.0.0.1:{port}"
         reader = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.floors", "read-a2a", "--url", url,
-            "--tasks", str(A2A_TASKS), stdout=asyncio.subprocess.PIPE,
+            "--tasks", str(A2A_TASKS), stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        before = procstat.usage(server.pid)
-        out, _ = await reader.communicate()
+        assert reader.stdin is not None and reader.stdout is not None
+        ready = await asyncio.wait_for(reader.stdout.readline(), 120)
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the A2A reader did not get ready: {ready!r}")
+        before = procstat.usage(server.pid)  # after the reader's warm-up task
+        out, _ = await asyncio.wait_for(reader.communicate(b"go\n"), 300)
         after = procstat.usage(server.pid)
     finally:
         stop_process(server)
     result = json.loads(out)
-    # The warm-up task ran before `before`: server CPU counts the measured tasks only,
-    # give or take the reader's start-up, which the server does not see.
     result["server_cpu_s"] = after.cpu_seconds - before.cpu_seconds
     return result
 
