@@ -11,7 +11,7 @@ stream event (durable_path.py) can be read against what its design cannot go bel
   tests/conformance/stock_agent.py) streaming working-status updates, each one data
   part of a frame's size, to the official a2a-sdk client in another process; CPU per
   event of the server and of the client. A task holds `A2A_EVENTS` events, about an
-  investigation's.
+  investigation's. Over JSON-RPC SSE (what surveil speaks) and over gRPC.
 - Temporal: the dev server as surveil starts it, and a worker in this process running
   a workflow of surveil's shape (one activity, then two in parallel, then one) with no
   work in them: CPU per workflow of the server and of the worker. Then the same
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import sys
 import tempfile
@@ -48,6 +49,9 @@ A2A_EVENTS = 200  # events per task
 TOKENS = 20_000
 WORKFLOWS = 50
 SIGNALS = 40
+# JSON-RPC over SSE is what surveil's agents and activities speak; gRPC, the other
+# streaming binding of A2A, is measured beside it when grpcio is installed.
+TRANSPORTS = ("jsonrpc", "grpc")
 # About a frame's ProgressEvent: two tokens of text and its bookkeeping.
 FRAME = {
     "type": "message_delta",
@@ -61,22 +65,16 @@ FRAME = {
 # -- A2A ---------------------------------------------------------------------------
 
 
-def serve_a2a(port: int, events: int) -> None:
-    import uvicorn
+def _frame_handler(events: int) -> Any:
+    """The stock request handler over an executor that streams `events` working
+    updates of one frame-sized data part each, then completes."""
     from a2a.helpers.proto_helpers import new_data_message, new_task_from_user_message
     from a2a.server.agent_execution import AgentExecutor, RequestContext
     from a2a.server.events import EventQueue
-    from a2a.server.request_handlers import DefaultRequestHandler
-    from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
     from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
     from a2a.types import Role, TaskState
-    from starlette.applications import Starlette
-
-    from tests.conformance.stock_agent import agent_card
 
     class FrameExecutor(AgentExecutor):
-        """Streams `events` working updates of one data part each, then completes."""
-
         async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
             assert context.message is not None
             task = new_task_from_user_message(context.message)
@@ -97,10 +95,42 @@ def serve_a2a(port: int, events: int) -> None:
             if task is not None:
                 await TaskUpdater(event_queue, task.id, task.context_id).cancel()
 
+    return FrameExecutor(), InMemoryTaskStore()
+
+
+def frame_card(port: int, transport: str) -> Any:
+    """The stock agent's card, served over one transport on `port`."""
+    from a2a.types import AgentInterface
+    from a2a.utils.constants import PROTOCOL_VERSION_1_0, TransportProtocol
+
+    from tests.conformance.stock_agent import agent_card
+
     card = agent_card(f"http://127.0.0.1:{port}")
-    handler = DefaultRequestHandler(
-        agent_executor=FrameExecutor(), task_store=InMemoryTaskStore(), agent_card=card
-    )
+    if transport == "grpc":
+        del card.supported_interfaces[:]
+        card.supported_interfaces.append(
+            AgentInterface(
+                url=f"127.0.0.1:{port}",
+                protocol_binding=TransportProtocol.GRPC.value,
+                protocol_version=PROTOCOL_VERSION_1_0,
+            )
+        )
+    return card
+
+
+def serve_a2a(port: int, events: int, transport: str) -> None:
+    from a2a.server.request_handlers import DefaultRequestHandler
+
+    executor, store = _frame_handler(events)
+    card = frame_card(port, transport)
+    handler = DefaultRequestHandler(agent_executor=executor, task_store=store, agent_card=card)
+    if transport == "grpc":
+        asyncio.run(_serve_grpc(handler, port))
+        return
+    import uvicorn
+    from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
+    from starlette.applications import Starlette
+
     app = Starlette(
         routes=[
             *create_agent_card_routes(card),
@@ -110,7 +140,19 @@ def serve_a2a(port: int, events: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def read_a2a(url: str, tasks: int) -> dict[str, Any]:
+async def _serve_grpc(handler: Any, port: int) -> None:
+    import grpc.aio
+    from a2a.server.request_handlers import GrpcHandler
+    from a2a.types import a2a_pb2_grpc
+
+    server = grpc.aio.server()
+    a2a_pb2_grpc.add_A2AServiceServicer_to_server(GrpcHandler(handler), server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+async def read_a2a(port: int, tasks: int, transport: str) -> dict[str, Any]:
     """Stream `tasks` tasks at once with the official client; count what came."""
     import httpx
     from a2a.client import ClientConfig, ClientFactory
@@ -118,9 +160,19 @@ async def read_a2a(url: str, tasks: int) -> dict[str, Any]:
     from a2a.types import Role, SendMessageRequest
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(60, read=None)) as http:
-        client = await ClientFactory(
-            ClientConfig(streaming=True, httpx_client=http)
-        ).create_from_url(url)
+        if transport == "grpc":
+            import grpc.aio
+            from a2a.utils.constants import TransportProtocol
+
+            config = ClientConfig(
+                streaming=True,
+                supported_protocol_bindings=[TransportProtocol.GRPC.value],
+                grpc_channel_factory=grpc.aio.insecure_channel,
+            )
+            client = ClientFactory(config).create(frame_card(port, transport))
+        else:
+            config = ClientConfig(streaming=True, httpx_client=http)
+            client = await ClientFactory(config).create_from_url(f"http://127.0.0.1:{port}")
         counts: list[int] = []
 
         async def one() -> None:
@@ -149,20 +201,19 @@ async def read_a2a(url: str, tasks: int) -> dict[str, Any]:
         return result
 
 
-async def a2a_floor(workdir: Path) -> dict[str, Any]:
+async def a2a_floor(workdir: Path, transport: str = "jsonrpc") -> dict[str, Any]:
     port = free_port()
     server = start_process(
         [sys.executable, "-m", "benchmarks.floors", "serve-a2a", "--port", str(port),
-         "--events", str(A2A_EVENTS)],
-        log_path=workdir / "floor-a2a.log",
+         "--events", str(A2A_EVENTS), "--transport", transport],
+        log_path=workdir / f"floor-a2a-{transport}.log",
     )  # fmt: skip
     try:
         wait_for_port("127.0.0.1", port, proc=server)
-        url = f"http://127.0.0.1:{port}"
         reader = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.floors", "read-a2a", "--url", url,
-            "--tasks", str(A2A_TASKS), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
+            sys.executable, "-m", "benchmarks.floors", "read-a2a", "--port", str(port),
+            "--tasks", str(A2A_TASKS), "--transport", transport,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert reader.stdin is not None and reader.stdout is not None
         ready = await asyncio.wait_for(reader.stdout.readline(), 120)
@@ -283,7 +334,9 @@ async def temporal_floor(workdir: Path) -> dict[str, Any]:
 
 async def run(report: Report, *, workdir: Path) -> dict[str, Any]:
     langgraph = await asyncio.to_thread(langgraph_floor)
-    a2a = await a2a_floor(workdir)
+    a2a = {"jsonrpc": await a2a_floor(workdir, "jsonrpc")}
+    if importlib.util.find_spec("grpc") is not None:
+        a2a["grpc"] = await a2a_floor(workdir, "grpc")
     temporal = await temporal_floor(workdir)
     results = {"langgraph": langgraph, "a2a": a2a, "temporal": temporal}
     report.details["floors"] = results
@@ -291,11 +344,19 @@ async def run(report: Report, *, workdir: Path) -> dict[str, Any]:
     token_ms = 1000 * langgraph["cpu_s"] / max(1, langgraph["tokens"])
     report.add(Row(s, "LangGraph: CPU per streamed token", token_ms, "ms",
                    note=f"{langgraph['tokens']} tokens, one node, stream_mode messages"))  # fmt: skip
-    events = max(1, a2a["events"])
-    server_ms, client_ms = 1000 * a2a["server_cpu_s"] / events, 1000 * a2a["client_cpu_s"] / events
-    report.add(Row(s, "A2A: CPU per status event, server + client", server_ms + client_ms, "ms",
-                   note=f"server {server_ms:.2f} + client {client_ms:.2f}; "
-                   f"{A2A_TASKS} tasks × {A2A_EVENTS} events, a2a-sdk stock"))  # fmt: skip
+    a2a_ms = {}
+    for transport, label in (("jsonrpc", "JSON-RPC SSE"), ("grpc", "gRPC")):
+        if transport not in a2a:
+            report.notes.append(f"A2A over {label} not measured: grpcio is not installed")
+            continue
+        r = a2a[transport]
+        events = max(1, r["events"])
+        server_ms, client_ms = 1000 * r["server_cpu_s"] / events, 1000 * r["client_cpu_s"] / events
+        a2a_ms[transport] = server_ms + client_ms
+        report.add(Row(s, f"A2A over {label}: CPU per status event, server + client",
+                       server_ms + client_ms, "ms",
+                       note=f"server {server_ms:.2f} + client {client_ms:.2f}; "
+                       f"{A2A_TASKS} tasks × {A2A_EVENTS} events, a2a-sdk stock"))  # fmt: skip
     t = temporal
     report.add(Row(s, "Temporal: CPU per workflow of 4 empty activities",
                    t["server_ms_per_workflow"] + t["worker_ms_per_workflow"], "ms",
@@ -307,7 +368,8 @@ async def run(report: Report, *, workdir: Path) -> dict[str, Any]:
                    f"{t['worker_ms_per_signal_and_query']:.2f}"))  # fmt: skip
     report.metrics |= {
         "floor_langgraph_ms_per_token": token_ms,
-        "floor_a2a_ms_per_event": server_ms + client_ms,
+        "floor_a2a_ms_per_event": a2a_ms.get("jsonrpc"),
+        "floor_a2a_grpc_ms_per_event": a2a_ms.get("grpc"),
         "floor_temporal_ms_per_workflow": t["server_ms_per_workflow"] + t["worker_ms_per_workflow"],
         "floor_temporal_ms_per_signal_query": t["server_ms_per_signal_and_query"]
         + t["worker_ms_per_signal_and_query"],
@@ -321,14 +383,16 @@ def main() -> None:
     serve = sub.add_parser("serve-a2a", help="the stock A2A server streaming frames")
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--events", type=int, required=True)
+    serve.add_argument("--transport", choices=TRANSPORTS, default="jsonrpc")
     read = sub.add_parser("read-a2a", help="the official client reading tasks at once")
-    read.add_argument("--url", required=True)
+    read.add_argument("--port", type=int, required=True)
     read.add_argument("--tasks", type=int, required=True)
+    read.add_argument("--transport", choices=TRANSPORTS, default="jsonrpc")
     args = parser.parse_args()
     if args.command == "serve-a2a":
-        serve_a2a(args.port, args.events)
+        serve_a2a(args.port, args.events, args.transport)
     elif args.command == "read-a2a":
-        print(json.dumps(asyncio.run(read_a2a(args.url, args.tasks))))
+        print(json.dumps(asyncio.run(read_a2a(args.port, args.tasks, args.transport))))
     else:
         report = Report("surveil floors")
         with tempfile.TemporaryDirectory(prefix="surveil-floors-") as tmp:
