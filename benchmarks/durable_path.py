@@ -67,10 +67,7 @@ async def measure(live: LiveStack, concurrency: int, *, tag: str, limit_s: float
         "wall_s": wall_s,
         "stack_cpu_s_per_investigation": cpu_s / concurrency,
         "stream_events": stream_events,
-        "cpu_ms_per_event": {
-            **{name: 1000 * s / max(1, stream_events) for name, s in cpu_by_process.items()},
-            "total": 1000 * cpu_s / max(1, stream_events),
-        },
+        "cpu_ms_per_event": procstat.ms_per_event(cpu_by_process, max(1, stream_events)),
         "events": group["events"],
         "completed": group["terminal"],
         "gaps": group["gaps"],

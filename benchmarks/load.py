@@ -173,9 +173,7 @@ async def _profile_mid_hold(live: LiveStack, plan: LoadPlan, out_dir: Path) -> d
     """py-spy every process of the stack for `profile_s`, centred in the hold."""
     await asyncio.sleep(max(0.0, (plan.seconds - plan.profile_s) / 2))
     pids = {
-        name: child.pid
-        for name, child in live.stack.children.items()
-        if name != "temporal" and child.proc is not None and child.proc.poll() is None
+        name: pid for name, pid in procstat.running_pids(live.stack).items() if name != "temporal"
     }
     return await profiles.record(pids, min(plan.profile_s, plan.seconds), out_dir)
 
@@ -201,8 +199,7 @@ def cpu_ms_per_event(out: dict[str, Any]) -> dict[str, float]:
     cpu = out.get("processes_cpu_s") or {}
     if not cpu or distinct <= 0:
         return {}
-    per_process = {name: 1000 * seconds / distinct for name, seconds in sorted(cpu.items())}
-    return {**per_process, "total": sum(per_process.values())}
+    return procstat.ms_per_event(cpu, distinct)
 
 
 def report_for(out: dict[str, Any]) -> Report:

@@ -72,13 +72,18 @@ def usage(pid: int) -> Usage:
     )
 
 
-def stack_usage(stack: Any) -> dict[str, Usage]:
-    """Usage of each running process of a test stack (`stack.children`: name -> Child)."""
+def running_pids(stack: Any) -> dict[str, int]:
+    """The pid of each running process of a test stack (`stack.children`: name -> Child)."""
     return {
-        name: usage(child.proc.pid)
+        name: child.proc.pid
         for name, child in stack.children.items()
         if child.proc is not None and child.proc.poll() is None
     }
+
+
+def stack_usage(stack: Any) -> dict[str, Usage]:
+    """Usage of each running process of a test stack."""
+    return {name: usage(pid) for name, pid in running_pids(stack).items()}
 
 
 def stack_cpu_since(stack: Any, before: dict[str, Usage]) -> dict[str, float]:
@@ -89,3 +94,9 @@ def stack_cpu_since(stack: Any, before: dict[str, Usage]) -> dict[str, float]:
         name: max(0.0, u.cpu_seconds - (before[name].cpu_seconds if name in before else 0.0))
         for name, u in now.items()
     }
+
+
+def ms_per_event(cpu_s: dict[str, float], events: float) -> dict[str, float]:
+    """CPU milliseconds per event (`events` > 0) of each process, and of all ("total")."""
+    per_process = {name: 1000 * seconds / events for name, seconds in sorted(cpu_s.items())}
+    return {**per_process, "total": sum(per_process.values())}
